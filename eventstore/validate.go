@@ -1,0 +1,61 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"redengine/errs"
+)
+
+// ValidateAppend checks an append's input; every adapter calls it before
+// touching storage, so bad input is refused the same way everywhere and
+// nothing is written. It returns an errs.Invalid error listing each problem.
+func ValidateAppend(stream string, events []EventData) error {
+	var fields errs.Fields
+	switch {
+	case stream == "":
+		fields.Add("stream", "está vacío")
+	case len(stream) > MaxStreamNameLen:
+		fields.Add("stream", fmt.Sprintf("supera %d bytes", MaxStreamNameLen))
+	case !utf8.ValidString(stream):
+		fields.Add("stream", "no es UTF-8 válido")
+	case stream[0] == '$':
+		fields.Add("stream", "los flujos que empiezan por $ son del sistema")
+	}
+	if len(events) == 0 {
+		fields.Add("events", "no hay eventos que añadir")
+	}
+	seen := make(map[uuid.UUID]bool, len(events))
+	for i, e := range events {
+		at := fmt.Sprintf("events[%d]", i)
+		if e.ID == uuid.Nil {
+			fields.Add(at+".id", "falta el identificador")
+		} else if seen[e.ID] {
+			fields.Add(at+".id", "identificador repetido en el lote")
+		}
+		seen[e.ID] = true
+		if e.Type == "" || len(e.Type) > MaxTypeLen || !utf8.ValidString(e.Type) || e.Type[0] == '$' {
+			fields.Add(at+".type", "tipo vacío, demasiado largo o reservado")
+		}
+		if e.SchemaVersion < 1 {
+			fields.Add(at+".schemaVersion", "debe ser 1 o mayor")
+		}
+		if !json.Valid(e.Data) {
+			fields.Add(at+".data", "no es JSON válido")
+		}
+		meta, err := json.Marshal(e.Metadata)
+		if err != nil {
+			fields.Add(at+".metadata", "no se puede codificar")
+		}
+		if len(e.Data)+len(meta) > MaxEventSize {
+			fields.Add(at, fmt.Sprintf("el evento supera %d bytes", MaxEventSize))
+		}
+	}
+	if len(fields) > 0 {
+		return errs.E(errs.Op("eventstore.Append"), errs.Invalid, fields)
+	}
+	return nil
+}
