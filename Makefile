@@ -1,0 +1,38 @@
+# redengine — the two commands that matter: `make run` and `make test`.
+GO ?= go
+export GOFLAGS := -buildvcs=false
+FUZZTIME ?= 10s
+BIN := bin/redengine
+
+.PHONY: run build test test-short bench stress fuzz vet fmt clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/redengine
+
+## run: start the engine on the embedded default (SQLite in ./data) with demo data.
+run: build
+	REDENGINE_DEMO=$${REDENGINE_DEMO:-1} REDENGINE_DATA_DIR=$${REDENGINE_DATA_DIR:-./data} \
+	REDENGINE_JWT_SECRET=$${REDENGINE_JWT_SECRET:-dev-secret-change-me-please-32b} \
+	./$(BIN) serve
+
+## test: every test; starts Mailpit (installing it if needed) for the mail tests.
+test:
+	@eval "$$(scripts/mailpit.sh start)" && \
+	$(GO) test -race -count=1 -timeout 15m ./... ; rc=$$?; scripts/mailpit.sh stop; exit $$rc
+
+## fuzz: each fuzz target for FUZZTIME.
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+## bench: the Go benchmarks whose figures are in docs/benchmarks.md.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -timeout 30m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

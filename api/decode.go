@@ -1,0 +1,147 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"redengine/errs"
+)
+
+// maxJSONDepth bounds the nesting of request documents.
+const maxJSONDepth = 32
+
+// decodeJSON reads the request body into dst strictly: the content type must
+// be JSON, the body must be valid UTF-8, not nested deeper than maxJSONDepth,
+// with no unknown fields and nothing after the document. Every failure is an
+// errs.Invalid error naming the field where it can.
+func decodeJSON(c echo.Context, dst any) error {
+	const op = errs.Op("api.decode")
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &statusError{status: http.StatusUnsupportedMediaType,
+				err: errs.E(op, errs.Invalid, "el cuerpo debe ser application/json")}
+		}
+	} else {
+		return &statusError{status: http.StatusUnsupportedMediaType,
+			err: errs.E(op, errs.Invalid, "falta la cabecera Content-Type: application/json")}
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &statusError{status: http.StatusRequestEntityTooLarge,
+				err: errs.E(op, errs.Invalid, fmt.Sprintf("el cuerpo supera %d bytes", mbe.Limit))}
+		}
+		return errs.E(op, errs.Invalid, "no se pudo leer el cuerpo", err)
+	}
+	return decodeBytes(body, dst)
+}
+
+// decodeBytes is decodeJSON's check of an already-read body.
+func decodeBytes(body []byte, dst any) error {
+	const op = errs.Op("api.decode")
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errs.E(op, errs.Invalid, "el cuerpo está vacío; se espera un documento JSON")
+	}
+	if !utf8.Valid(body) {
+		return errs.E(op, errs.Invalid, "el cuerpo no es UTF-8 válido")
+	}
+	if depth(body) > maxJSONDepth {
+		return errs.E(op, errs.Invalid, fmt.Sprintf("el documento JSON anida más de %d niveles", maxJSONDepth))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errs.E(op, errs.Invalid, "hay contenido después del documento JSON")
+	}
+	return nil
+}
+
+// depth returns the deepest nesting of objects and arrays in a JSON text,
+// ignoring brackets inside strings.
+func depth(b []byte) int {
+	d, maxD := 0, 0
+	inStr, esc := false, false
+	for _, ch := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr && ch == '\\':
+			esc = true
+		case ch == '"':
+			inStr = !inStr
+		case inStr:
+		case ch == '{' || ch == '[':
+			d++
+			if d > maxD {
+				maxD = d
+			}
+		case ch == '}' || ch == ']':
+			d--
+		}
+	}
+	return maxD
+}
+
+// jsonError words a decoding error for the person who sent the document.
+func jsonError(err error) error {
+	const op = errs.Op("api.decode")
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return errs.E(op, errs.Invalid, fmt.Sprintf("JSON mal formado en el byte %d", syn.Offset))
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(documento)"
+		}
+		return errs.E(op, errs.Invalid, errs.FieldError{Field: field, Reason: fmt.Sprintf("se esperaba %s", jsonKind(typ.Type.Kind().String()))})
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.E(op, errs.Invalid, "JSON incompleto")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return errs.E(op, errs.Invalid, errs.FieldError{Field: name, Reason: "campo desconocido"})
+	}
+	return errs.E(op, errs.Invalid, "JSON no válido: "+err.Error())
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "un texto"
+	case "bool":
+		return "true o false"
+	case "slice", "array":
+		return "una lista"
+	case "map", "struct":
+		return "un objeto"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "un número entero dentro de rango"
+	case "float32", "float64":
+		return "un número"
+	}
+	return "otro tipo de valor"
+}
+
+// jsonEncode writes v as JSON followed by a newline.
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -1,0 +1,5 @@
+package api
+
+import "github.com/google/uuid"
+
+func newRequestID() string { return uuid.NewString() }
