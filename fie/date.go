@@ -1,0 +1,177 @@
+package fie
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Date is a civil date (no time, no zone), as FIE 2.0 writes it: yyyyMMdd,
+// with 00000000 meaning "no date". The zero Date is that empty date.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// D builds a Date; it does not check it (see Date.Valid).
+func D(year int, month time.Month, day int) Date { return Date{year, month, day} }
+
+// DateOf returns the civil date of t in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// IsZero reports whether d is the empty date (00000000).
+func (d Date) IsZero() bool { return d == Date{} }
+
+// Valid reports whether d is empty or a real calendar date between the
+// years 1900 and 9999.
+func (d Date) Valid() bool {
+	if d.IsZero() {
+		return true
+	}
+	if d.Year < 1900 || d.Year > 9999 || d.Month < 1 || d.Month > 12 || d.Day < 1 {
+		return false
+	}
+	return d.Day <= daysIn(d.Year, d.Month)
+}
+
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// Time returns d at midnight UTC; the zero time for the empty date.
+func (d Date) Time() time.Time {
+	if d.IsZero() {
+		return time.Time{}
+	}
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
+
+// Before reports whether d is before e.
+func (d Date) Before(e Date) bool { return d.Compare(e) < 0 }
+
+// After reports whether d is after e.
+func (d Date) After(e Date) bool { return d.Compare(e) > 0 }
+
+// Compare returns -1, 0 or +1 as d is before, equal to or after e. The
+// empty date sorts first.
+func (d Date) Compare(e Date) int {
+	switch {
+	case d.Year != e.Year:
+		return cmp(d.Year, e.Year)
+	case d.Month != e.Month:
+		return cmp(int(d.Month), int(e.Month))
+	default:
+		return cmp(d.Day, e.Day)
+	}
+}
+
+func cmp(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// AddDays returns d moved n calendar days.
+func (d Date) AddDays(n int) Date { return DateOf(d.Time().AddDate(0, 0, n)) }
+
+// String renders d as YYYY-MM-DD, or "" for the empty date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+}
+
+// FIE renders d as FIE 2.0 writes it: yyyyMMdd, 00000000 for the empty date.
+func (d Date) FIE() string {
+	if d.IsZero() {
+		return "00000000"
+	}
+	return fmt.Sprintf("%04d%02d%02d", d.Year, int(d.Month), d.Day)
+}
+
+// appendFIE appends the yyyyMMdd form of d to b without allocating.
+func (d Date) appendFIE(b []byte) []byte {
+	b = appendPadded(b, d.Year, 4)
+	b = appendPadded(b, int(d.Month), 2)
+	return appendPadded(b, d.Day, 2)
+}
+
+func appendPadded(b []byte, v, width int) []byte {
+	var tmp [20]byte
+	s := strconv.AppendInt(tmp[:0], int64(v), 10)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
+// ParseDate reads a date as YYYY-MM-DD; "" gives the empty date.
+func ParseDate(s string) (Date, error) {
+	if s == "" {
+		return Date{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("fecha %q no válida: se espera AAAA-MM-DD", s)
+	}
+	d := DateOf(t)
+	if !d.Valid() {
+		return Date{}, fmt.Errorf("fecha %q fuera del rango admitido (1900-9999)", s)
+	}
+	return d, nil
+}
+
+// parseFIEDate reads yyyyMMdd; 00000000 gives the empty date. The reason is
+// in Spanish, for the person who sent the file.
+func parseFIEDate(s string) (Date, string) {
+	if len(s) != 8 || !allDigits(s) {
+		return Date{}, fmt.Sprintf("fecha «%s» no válida: se esperan 8 dígitos AAAAMMDD", s)
+	}
+	if s == "00000000" {
+		return Date{}, ""
+	}
+	y, _ := strconv.Atoi(s[0:4])
+	m, _ := strconv.Atoi(s[4:6])
+	dd, _ := strconv.Atoi(s[6:8])
+	d := Date{y, time.Month(m), dd}
+	if d.IsZero() || !d.Valid() {
+		return Date{}, fmt.Sprintf("fecha «%s» no existe en el calendario", s)
+	}
+	return d, ""
+}
+
+// MarshalJSON renders "YYYY-MM-DD", or null for the empty date.
+func (d Date) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + d.String() + `"`), nil
+}
+
+// UnmarshalJSON reads "YYYY-MM-DD"; null and "" give the empty date.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*d = Date{}
+		return nil
+	}
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("fecha no válida: se espera una cadena AAAA-MM-DD")
+	}
+	v, err := ParseDate(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
