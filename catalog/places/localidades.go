@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -103,6 +104,19 @@ func checkINE(s string) error {
 		return fmt.Errorf("el municipio 000 no existe")
 	}
 	return nil
+}
+
+// LoadLocalidadesFile opens the file at path (the REDENGINE_LOCALIDADES
+// setting) and loads it with LoadLocalidades. A file that cannot be opened
+// is an invalid error too: the configuration names a file that is not there.
+func LoadLocalidadesFile(path string) (*Localidades, error) {
+	const op errs.Op = "places.LoadLocalidadesFile"
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errs.E(op, errs.Invalid, "no se puede abrir el catálogo de localidades "+path, err)
+	}
+	defer f.Close()
+	return LoadLocalidades(f)
 }
 
 // Default returns the catalogue shipped with the engine: every provincial

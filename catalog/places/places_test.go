@@ -3,6 +3,7 @@ package places
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -268,5 +269,25 @@ func TestLoadLocalidadesAccepts(t *testing.T) {
 	l2, err := LoadLocalidades(bytes.NewReader([]byte("postal_code,ine_municipality_code,locality\n28100,28006,Alcobendas\n")))
 	if err != nil || !strings.HasPrefix(l2.Version(), "sha256:") || len(l2.Version()) != len("sha256:")+12 {
 		t.Errorf("version without comment = %q, %v", l2.Version(), err)
+	}
+}
+
+func TestLoadLocalidadesFile(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/localidades.csv"
+	if err := os.WriteFile(path, []byte("postal_code,ine_municipality_code,locality\n28100,28006,Alcobendas\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LoadLocalidadesFile(path)
+	if err != nil || !l.Contains("28100", "alcobendas") {
+		t.Fatalf("LoadLocalidadesFile = %v, %v", l, err)
+	}
+	if _, err := LoadLocalidadesFile(dir + "/missing.csv"); !errs.Is(errs.Invalid, err) || !strings.Contains(err.Error(), "missing.csv") {
+		t.Errorf("missing file = %v", err)
+	}
+	// The shipped file loads from disk exactly as embedded.
+	l, err = LoadLocalidadesFile("localidades.csv")
+	if err != nil || l.Digest() != Default().Digest() {
+		t.Errorf("shipped file = %v", err)
 	}
 }

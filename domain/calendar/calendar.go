@@ -155,6 +155,10 @@ func (c *Calendar) TermEnd(act time.Time, days int) time.Time {
 	return c.StartOf(c.TermLastDay(act, days).AddDays(1))
 }
 
+// Passed reports whether a term ending at end (a TermEnd or CalendarDaysEnd
+// result) has run out at now: now >= end.
+func Passed(now, end time.Time) bool { return !now.Before(end) }
+
 // CalendarDaysLastDay returns the act's date in Madrid + n, with no move to
 // a working day. A negative n counts as 0.
 func (c *Calendar) CalendarDaysLastDay(act time.Time, n int) Date {

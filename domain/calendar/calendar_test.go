@@ -247,3 +247,14 @@ func TestParseHolidays(t *testing.T) {
 		t.Errorf("empty file = %v, %v", empty, err)
 	}
 }
+
+func TestPassed(t *testing.T) {
+	c := New()
+	end := c.TermEnd(time.Date(2021, 7, 2, 10, 0, 0, 0, c.Location()), 20)
+	if Passed(end.Add(-time.Nanosecond), end) {
+		t.Error("passed one nanosecond before the end")
+	}
+	if !Passed(end, end) || !Passed(end.Add(time.Hour), end) {
+		t.Error("not passed at or after the end")
+	}
+}
