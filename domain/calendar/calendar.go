@@ -51,13 +51,7 @@ type Calendar struct {
 // extra holidays (regional or local ones from configuration, see
 // ParseHolidays). Invalid or zero dates among extras are ignored.
 func New(extraHolidays ...Date) *Calendar {
-	loc, err := LoadMadrid()
-	if err != nil {
-		// Unreachable: time/tzdata is embedded, so LoadLocation always
-		// finds Europe/Madrid.
-		panic("calendar: cannot load " + Zone + ": " + err.Error())
-	}
-	c := &Calendar{loc: loc, extra: make(map[Date]struct{}, len(extraHolidays))}
+	c := &Calendar{loc: mustMadrid(), extra: make(map[Date]struct{}, len(extraHolidays))}
 	for _, d := range extraHolidays {
 		if d.Valid() {
 			c.extra[d] = struct{}{}
@@ -66,17 +60,36 @@ func New(extraHolidays ...Date) *Calendar {
 	return c
 }
 
-// Location returns Europe/Madrid.
-func (c *Calendar) Location() *time.Location { return c.loc }
+func mustMadrid() *time.Location {
+	loc, err := LoadMadrid()
+	if err != nil {
+		// Unreachable: time/tzdata is embedded, so LoadLocation always
+		// finds Europe/Madrid.
+		panic("calendar: cannot load " + Zone + ": " + err.Error())
+	}
+	return loc
+}
+
+// Location returns Europe/Madrid. A zero or nil Calendar (national holidays
+// only) loads it on each call; use New.
+func (c *Calendar) Location() *time.Location {
+	if c == nil || c.loc == nil {
+		return mustMadrid()
+	}
+	return c.loc
+}
 
 // DateOf returns the civil date of t in Europe/Madrid.
-func (c *Calendar) DateOf(t time.Time) Date { return DateOf(t.In(c.loc)) }
+func (c *Calendar) DateOf(t time.Time) Date { return DateOf(t.In(c.Location())) }
 
 // StartOf returns 00:00 Europe/Madrid of d.
-func (c *Calendar) StartOf(d Date) time.Time { return d.StartIn(c.loc) }
+func (c *Calendar) StartOf(d Date) time.Time { return d.StartIn(c.Location()) }
 
 // Extra returns the configured extra holidays, sorted.
 func (c *Calendar) Extra() []Date {
+	if c == nil {
+		return nil
+	}
 	out := make([]Date, 0, len(c.extra))
 	for d := range c.extra {
 		out = append(out, d)
@@ -90,6 +103,9 @@ func (c *Calendar) Extra() []Date {
 func (c *Calendar) Holiday(d Date) (name string, ok bool) {
 	if name, ok := nationalHoliday(d); ok {
 		return name, true
+	}
+	if c == nil {
+		return "", false
 	}
 	if _, ok := c.extra[d]; ok {
 		return "Festivo configurado", true
@@ -125,6 +141,9 @@ func (c *Calendar) NextWorkingDay(d Date) Date {
 // Holidays returns the holidays of year (national and configured), sorted.
 func (c *Calendar) Holidays(year int) []Holiday {
 	out := NationalHolidays(year)
+	if c == nil {
+		return out
+	}
 	for d := range c.extra {
 		if d.Year != year {
 			continue

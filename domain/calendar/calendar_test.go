@@ -258,3 +258,19 @@ func TestPassed(t *testing.T) {
 		t.Error("not passed at or after the end")
 	}
 }
+
+func TestZeroCalendar(t *testing.T) {
+	var zero Calendar
+	var nilCal *Calendar
+	act := time.Date(2021, 7, 5, 9, 0, 0, 0, time.UTC)
+	want := New().TermEnd(act, 20)
+	if got := zero.TermEnd(act, 20); !got.Equal(want) {
+		t.Errorf("zero Calendar TermEnd = %v, want %v", got, want)
+	}
+	if got := nilCal.TermEnd(act, 20); !got.Equal(want) {
+		t.Errorf("nil Calendar TermEnd = %v, want %v", got, want)
+	}
+	if nilCal.IsWorkingDay(d(2021, 4, 2)) || len(nilCal.Holidays(2021)) != 10 || nilCal.Extra() != nil {
+		t.Error("nil Calendar holidays")
+	}
+}
