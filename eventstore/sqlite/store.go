@@ -1,0 +1,330 @@
+// Package sqlite is the embedded event store: one SQLite file in WAL mode
+// with synchronous=FULL, so an append is on disk before it returns.
+//
+// Appends are group committed: callers queue their appends, and one writer
+// goroutine applies every append waiting in one transaction, checks each
+// against its expected revision on its own, commits once (one fsync) and then
+// answers each caller. Reads use a separate pool of connections, which WAL
+// lets run beside the writer. Subscribers are woken in-process after each
+// commit, and a poller of the head position sees appends made by other
+// processes on the same file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"redengine/clock"
+	"redengine/errs"
+	"redengine/eventstore"
+)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	clock        clock.Clock
+	pollInterval time.Duration
+	readConns    int
+	busyTimeout  time.Duration
+	maxGroup     int
+}
+
+// WithClock sets the clock that stamps RecordedAt (default clock.System).
+func WithClock(c clock.Clock) Option { return func(cf *config) { cf.clock = c } }
+
+// WithPollInterval sets how often the head position is polled to see appends
+// made by another process on the same file (default 200 ms; <= 0 disables
+// polling, leaving only the in-process wake-up).
+func WithPollInterval(d time.Duration) Option { return func(cf *config) { cf.pollInterval = d } }
+
+// WithReadConns sets the size of the read connection pool (default 4).
+func WithReadConns(n int) Option { return func(cf *config) { cf.readConns = n } }
+
+// WithBusyTimeout sets how long a statement waits for a lock held by another
+// process before failing with errs.Unavailable (default 5 s).
+func WithBusyTimeout(d time.Duration) Option { return func(cf *config) { cf.busyTimeout = d } }
+
+// WithMaxGroup bounds how many appends one commit may carry (default 1024).
+func WithMaxGroup(n int) Option { return func(cf *config) { cf.maxGroup = n } }
+
+// Store is the SQLite event store. It is safe for concurrent use.
+type Store struct {
+	cfg   config
+	path  string
+	wdb   *sql.DB // one connection, used only by the writer goroutine
+	rdb   *sql.DB // read pool
+	w     *writer
+	reads readStmts
+
+	mu     sync.RWMutex // guards closed against queue sends
+	closed bool
+	queue  chan *appendReq
+
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced when the head moves
+	head     atomic.Uint64 // last position known to this process
+
+	done       chan struct{} // closed by Close
+	writerDone chan struct{}
+	pollerDone chan struct{}
+	closeOnce  sync.Once
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	seq            INTEGER PRIMARY KEY,
+	stream         TEXT    NOT NULL,
+	revision       INTEGER NOT NULL,
+	id             BLOB    NOT NULL UNIQUE,
+	type           TEXT    NOT NULL,
+	schema_version INTEGER NOT NULL,
+	data           BLOB    NOT NULL,
+	metadata       BLOB    NOT NULL,
+	recorded_at    INTEGER NOT NULL,
+	prev_hash      BLOB,
+	hash           BLOB    NOT NULL,
+	UNIQUE (stream, revision)
+);
+`
+
+// Open opens (creating if needed) the event store in the SQLite file at
+// path.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	const op = errs.Op("sqlite.Open")
+	cfg := config{
+		clock:        clock.System{},
+		pollInterval: 200 * time.Millisecond,
+		readConns:    4,
+		busyTimeout:  5 * time.Second,
+		maxGroup:     1024,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.readConns < 1 {
+		cfg.readConns = 1
+	}
+	if cfg.maxGroup < 1 {
+		cfg.maxGroup = 1
+	}
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, errs.E(op, errs.Invalid, "ruta del almacén de eventos no válida: "+path)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	wdb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, errs.E(op, errs.Internal, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+
+	rq := url.Values{}
+	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
+	rq.Add("_pragma", "query_only(1)")
+	rq.Add("_pragma", "cache_size(-16384)")
+	rq.Add("_pragma", "mmap_size(268435456)")
+	rdb, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		wdb.Close()
+		return nil, errs.E(op, errs.Internal, err)
+	}
+	rdb.SetMaxOpenConns(cfg.readConns)
+	rdb.SetMaxIdleConns(cfg.readConns)
+	rdb.SetConnMaxLifetime(0)
+	rdb.SetConnMaxIdleTime(0)
+
+	s := &Store{
+		cfg:        cfg,
+		path:       path,
+		wdb:        wdb,
+		rdb:        rdb,
+		queue:      make(chan *appendReq, 4096),
+		notify:     make(chan struct{}),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		pollerDone: make(chan struct{}),
+	}
+	fail := func(err error) (*Store, error) {
+		if s.w != nil {
+			s.w.close()
+		}
+		s.reads.close()
+		rdb.Close()
+		wdb.Close()
+		return nil, dbErr(op, err)
+	}
+	if _, err := wdb.ExecContext(ctx, schema); err != nil {
+		return fail(err)
+	}
+	if s.w, err = newWriter(ctx, s); err != nil {
+		return fail(err)
+	}
+	if err := s.reads.prepare(ctx, rdb); err != nil {
+		return fail(err)
+	}
+	head, err := s.readHead(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	s.head.Store(head)
+	go s.w.loop()
+	go s.poll()
+	return s, nil
+}
+
+// Path returns the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+// Close stops accepting appends, lets the writer finish those already
+// queued, ends subscriptions and closes the file. It is safe to call more
+// than once.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.queue)
+		s.mu.Unlock()
+		<-s.writerDone
+		close(s.done)
+		<-s.pollerDone
+		s.w.close()
+		s.reads.close()
+		err = errors.Join(s.rdb.Close(), s.wdb.Close())
+		if err != nil {
+			err = dbErr("sqlite.Close", err)
+		}
+	})
+	return err
+}
+
+// Head returns the position of the last event of the log.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	if s.isClosed() {
+		return eventstore.Position{}, errClosed("sqlite.Head")
+	}
+	h, err := s.readHead(ctx)
+	if err != nil {
+		return eventstore.Position{}, dbErr("sqlite.Head", err)
+	}
+	return pos(h), nil
+}
+
+func (s *Store) readHead(ctx context.Context) (uint64, error) {
+	var h int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&h); err != nil {
+		return 0, err
+	}
+	return uint64(h), nil
+}
+
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitChan returns a channel closed the next time the head moves.
+func (s *Store) waitChan() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+// advance records a new head and wakes every waiting subscriber.
+func (s *Store) advance(head uint64) {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	if head <= s.head.Load() {
+		return
+	}
+	s.head.Store(head)
+	close(s.notify)
+	s.notify = make(chan struct{})
+}
+
+// poll watches the head for appends made by other processes.
+func (s *Store) poll() {
+	defer close(s.pollerDone)
+	if s.cfg.pollInterval <= 0 {
+		<-s.done
+		return
+	}
+	t := time.NewTicker(s.cfg.pollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.busyTimeout)
+		h, err := s.readHead(ctx)
+		cancel()
+		if err == nil {
+			s.advance(h)
+		}
+	}
+}
+
+func pos(seq uint64) eventstore.Position { return eventstore.Position{Commit: seq, Prepare: seq} }
+
+func errClosed(op errs.Op) error {
+	return errs.E(op, errs.Unavailable, "el almacén de eventos está cerrado")
+}
+
+// dbErr classifies an error of the database: a busy or locked file, a full
+// or failing disk are errs.Unavailable (retry later); a cancelled context
+// keeps its cause; anything else is errs.Internal.
+func dbErr(op errs.Op, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*errs.Error](err); ok {
+		return errs.E(op, err)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errs.E(op, errs.Unavailable, "operación cancelada", err)
+	}
+	if se, ok := errors.AsType[*sqlite.Error](err); ok {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return errs.E(op, errs.Unavailable, "la base de datos de eventos está bloqueada", err)
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_NOMEM:
+			return errs.E(op, errs.Unavailable, "no se puede escribir o leer el disco del almacén de eventos", err)
+		}
+	}
+	return errs.E(op, errs.Internal, err)
+}
+
+func isUniqueViolation(err error) bool {
+	se, ok := errors.AsType[*sqlite.Error](err)
+	if !ok {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c&0xff == sqlite3.SQLITE_CONSTRAINT
+}

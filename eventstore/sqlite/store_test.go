@@ -1,0 +1,397 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"redengine/clock"
+	"redengine/errs"
+	"redengine/eventstore"
+	"redengine/eventstore/sqlite"
+	"redengine/eventstore/storetest"
+)
+
+func openTemp(t *testing.T, opts ...sqlite.Option) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// tamper edits a stored event's data with raw SQL, leaving its hash alone.
+func tamper(t *testing.T, s eventstore.Store, stream string, revision uint64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", s.(*sqlite.Store).Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE events SET data = ? WHERE stream = ? AND revision = ?`, []byte(`{"manipulado":true}`), stream, int64(revision))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("tamper changed %d rows", n)
+	}
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New:    func(t *testing.T) eventstore.Store { return openTemp(t) },
+		Tamper: tamper,
+	})
+}
+
+func ev(typ string, n int) eventstore.EventData {
+	return eventstore.EventData{
+		ID:            uuid.New(),
+		Type:          typ,
+		SchemaVersion: 1,
+		Data:          json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
+		Metadata: eventstore.Metadata{
+			CorrelationID: "c",
+			Actor:         eventstore.Actor{ID: "u", Role: "admin"},
+			OccurredAt:    time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		},
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestSecondStoreOnSameFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	ctx := ctxT(t)
+	a, err := sqlite.Open(ctx, path, sqlite.WithPollInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path, sqlite.WithPollInterval(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	if _, err := a.Append(ctx, "x", eventstore.NoStream, ev("E", 0)); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := a.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if e, err := sub.Next(ctx); err != nil || e.Stream != "x" {
+		t.Fatalf("catch-up: %v %v", e.Stream, err)
+	}
+	// b writes; a's subscriber is not woken in-process, the poller sees it.
+	e1 := ev("E", 1)
+	r1, err := b.Append(ctx, "x", eventstore.Revision(0), e1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sub.Next(ctx)
+	if err != nil || got.ID != e1.ID || got.Position != r1.Position {
+		t.Fatalf("a's subscription got %v at %s (%v), want b's event at %s", got.ID, got.Position, err, r1.Position)
+	}
+	// a's writer learns that its cached head of x is stale.
+	_, err = a.Append(ctx, "x", eventstore.Revision(0), ev("E", 2))
+	var wev *eventstore.WrongExpectedVersionError
+	if !errors.As(err, &wev) || wev.Current != 1 {
+		t.Fatalf("a appending at a stale revision: %v, want a conflict with current 1", err)
+	}
+	r2, err := a.Append(ctx, "x", eventstore.Revision(1), ev("E", 3))
+	if err != nil || r2.NextRevision != 2 {
+		t.Fatalf("a appending after b: %+v %v", r2, err)
+	}
+	// And the hash chain holds across the two writers.
+	rep, err := eventstore.Verify(ctx, b, nil)
+	if err != nil || rep.Broken != nil || rep.Events != 3 {
+		t.Fatalf("Verify: %+v %v", rep, err)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	ctx := ctxT(t)
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []uuid.UUID
+	for i := range 20 {
+		e := ev("E", i)
+		ids = append(ids, e.ID)
+		if _, err := s.Append(ctx, fmt.Sprintf("s-%d", i%3), eventstore.Any, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.Append(ctx, "s-0", eventstore.Any, ev("E", 99)); !errs.Is(errs.Unavailable, err) {
+		t.Fatalf("Append after Close: %v, want unavailable", err)
+	}
+	if _, err := s.ReadAll(ctx, eventstore.Position{}, 0); !errs.Is(errs.Unavailable, err) {
+		t.Fatalf("ReadAll after Close: %v, want unavailable", err)
+	}
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	after, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 20 {
+		t.Fatalf("after reopen: %d events, want 20", len(after))
+	}
+	for i := range after {
+		if after[i].ID != ids[i] || !bytes.Equal(after[i].Hash, before[i].Hash) || after[i].Position != before[i].Position {
+			t.Fatalf("event %d changed across reopen", i)
+		}
+	}
+	// The writer continues the chains where they were.
+	r, err := s.Append(ctx, "s-0", eventstore.Revision(6), ev("E", 20))
+	if err != nil || r.NextRevision != 7 || r.Position != (eventstore.Position{Commit: 21, Prepare: 21}) {
+		t.Fatalf("append after reopen: %+v %v", r, err)
+	}
+	rep, err := eventstore.Verify(ctx, s, nil)
+	if err != nil || rep.Broken != nil || rep.Events != 21 || rep.Streams != 3 {
+		t.Fatalf("Verify after reopen: %+v %v", rep, err)
+	}
+}
+
+func TestRecordedAtFromClock(t *testing.T) {
+	at := time.Date(2026, 5, 4, 3, 2, 1, 123456789, time.UTC)
+	clk := clock.NewManual(at)
+	s := openTemp(t, sqlite.WithClock(clk))
+	ctx := ctxT(t)
+	if _, err := s.Append(ctx, "x", eventstore.NoStream, ev("E", 0)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	if _, err := s.Append(ctx, "x", eventstore.Revision(0), ev("E", 1)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadStream(ctx, "x", 0, eventstore.Forward, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[0].RecordedAt.Equal(at) || !got[1].RecordedAt.Equal(at.Add(time.Hour)) {
+		t.Fatalf("RecordedAt = %s, %s; want %s and an hour later", got[0].RecordedAt, got[1].RecordedAt, at)
+	}
+}
+
+func TestDuplicateIDInOtherStream(t *testing.T) {
+	s := openTemp(t)
+	ctx := ctxT(t)
+	e := ev("E", 0)
+	first, err := s.Append(ctx, "a", eventstore.NoStream, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same event ID in another stream is refused, nothing is written.
+	_, err = s.Append(ctx, "b", eventstore.NoStream, ev("E", 1), e)
+	if !errs.Is(errs.Conflict, err) {
+		t.Fatalf("duplicate id in another stream: %v, want a conflict", err)
+	}
+	var wev *eventstore.WrongExpectedVersionError
+	if errors.As(err, &wev) {
+		t.Fatalf("duplicate id reported as a wrong expected version: %v", err)
+	}
+	if _, err := s.ReadStream(ctx, "b", 0, eventstore.Forward, 0); !errs.Is(errs.NotFound, err) {
+		t.Fatalf("stream b after the refused append: %v", err)
+	}
+	// Any re-append of the same event is idempotent, even in a new batch.
+	if r, err := s.Append(ctx, "a", eventstore.Any, e); err != nil || r != first {
+		t.Fatalf("re-append with Any: %+v %v, want %+v", r, err, first)
+	}
+	if r, err := s.Append(ctx, "a", eventstore.StreamExists, e); err != nil || r != first {
+		t.Fatalf("re-append with StreamExists: %+v %v, want %+v", r, err, first)
+	}
+	// A batch whose first event was written but not the rest is no re-append.
+	_, err = s.Append(ctx, "a", eventstore.Any, e, ev("E", 2))
+	if !errs.Is(errs.Conflict, err) {
+		t.Fatalf("partial re-append: %v, want a conflict", err)
+	}
+	if h, _ := s.Head(ctx); h != first.Position {
+		t.Fatalf("head moved to %s", h)
+	}
+}
+
+// TestGroupIsolation sends many appends at once, a third of them doomed;
+// each answer is its own and the good ones all land.
+func TestGroupIsolation(t *testing.T) {
+	s := openTemp(t)
+	ctx := ctxT(t)
+	shared := ev("E", -1)
+	if _, err := s.Append(ctx, "taken", eventstore.NoStream, shared); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("g-%d", i)
+			switch i % 3 {
+			case 0: // fine
+				_, results[i] = s.Append(ctx, stream, eventstore.NoStream, ev("E", i), ev("E", i))
+			case 1: // wrong expectation
+				_, results[i] = s.Append(ctx, stream, eventstore.Revision(3), ev("E", i))
+			case 2: // an event ID already taken by another stream
+				_, results[i] = s.Append(ctx, stream, eventstore.NoStream, ev("E", i), shared)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range results {
+		switch i % 3 {
+		case 0:
+			if err != nil {
+				t.Fatalf("good append %d: %v", i, err)
+			}
+		case 1:
+			var wev *eventstore.WrongExpectedVersionError
+			if !errors.As(err, &wev) || wev.Current != -1 {
+				t.Fatalf("append %d: %v, want a wrong expected version", i, err)
+			}
+		case 2:
+			if !errs.Is(errs.Conflict, err) {
+				t.Fatalf("append %d: %v, want a conflict", i, err)
+			}
+		}
+	}
+	all, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1+2*n/3 {
+		t.Fatalf("%d events stored, want %d", len(all), 1+2*n/3)
+	}
+	rep, err := eventstore.Verify(ctx, s, nil)
+	if err != nil || rep.Broken != nil {
+		t.Fatalf("Verify: %+v %v", rep.Broken, err)
+	}
+}
+
+func TestLockedDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	ctx := ctxT(t)
+	s, err := sqlite.Open(ctx, path, sqlite.WithBusyTimeout(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "x", eventstore.NoStream, ev("E", 0)); err != nil {
+		t.Fatal(err)
+	}
+	// Another connection holds the write lock.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Append(ctx, "x", eventstore.Revision(0), ev("E", 1), ev("E", 2))
+	if !errs.Is(errs.Unavailable, err) {
+		t.Fatalf("append on a locked database: %v (kind %s), want unavailable", err, errs.KindOf(err))
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Append(ctx, "x", eventstore.Revision(0), ev("E", 3))
+	if err != nil || r.NextRevision != 1 {
+		t.Fatalf("append after the lock is gone: %+v %v", r, err)
+	}
+}
+
+func TestCloseDrainsWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	ctx := ctxT(t)
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var wg sync.WaitGroup
+	ok := make([]bool, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := s.Append(ctx, fmt.Sprintf("d-%d", i), eventstore.NoStream, ev("E", i))
+			switch {
+			case err == nil:
+				ok[i] = true
+			case !errs.Is(errs.Unavailable, err):
+				t.Errorf("append %d: %v", i, err)
+			}
+		}()
+	}
+	close(start)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range n {
+		_, err := s.ReadStream(ctx, fmt.Sprintf("d-%d", i), 0, eventstore.Forward, 0)
+		if ok[i] != (err == nil) {
+			t.Fatalf("append %d answered ok=%v, stored: %v", i, ok[i], err)
+		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	s := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Append(ctx, "x", eventstore.NoStream, ev("E", 0)); err == nil {
+		// The writer may have taken it before noticing; then it must be stored.
+		if _, err := s.ReadStream(context.Background(), "x", 0, eventstore.Forward, 0); err != nil {
+			t.Fatalf("append answered ok but not stored: %v", err)
+		}
+	}
+	if _, err := sqlite.Open(context.Background(), ""); !errs.Is(errs.Invalid, err) {
+		t.Fatalf("Open with an empty path: %v", err)
+	}
+}

@@ -1,0 +1,354 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"redengine/errs"
+	"redengine/eventstore"
+)
+
+// appendReq is one caller's append, queued for the writer.
+type appendReq struct {
+	ctx      context.Context
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.EventData
+	metas    [][]byte // canonical metadata of each event, computed by the caller
+	done     chan struct{}
+
+	// Set by the writer.
+	res        eventstore.AppendResult
+	err        error
+	checkFirst bool // an insert hit a unique constraint: check for a re-append first
+}
+
+// Append writes events to stream if expected holds. See eventstore.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	const op = errs.Op("sqlite.Append")
+	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: make([][]byte, len(events)), done: make(chan struct{})}
+	for i := range events {
+		m, err := eventstore.CanonicalMetadata(events[i].Metadata)
+		if err != nil {
+			return eventstore.AppendResult{}, errs.E(op, errs.Invalid, "metadatos no codificables", err)
+		}
+		r.metas[i] = m
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return eventstore.AppendResult{}, errClosed(op)
+	}
+	select {
+	case s.queue <- r:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return eventstore.AppendResult{}, dbErr(op, ctx.Err())
+	}
+	// Once queued, wait for the answer even if ctx ends: the writer skips a
+	// request whose context has ended, so an answer always says what happened.
+	<-r.done
+	return r.res, r.err
+}
+
+// head is the last revision of a stream and its hash; rev -1: no stream.
+type head struct {
+	rev  int64
+	hash []byte
+}
+
+// maxCachedStreams bounds the writer's cache of stream heads.
+const maxCachedStreams = 1 << 16
+
+// writer owns the write connection. Only its goroutine touches it.
+type writer struct {
+	s     *Store
+	conn  *sql.Conn
+	ins   *sql.Stmt
+	head  *sql.Stmt
+	byID  *sql.Stmt
+	ids   *sql.Stmt
+	max   *sql.Stmt
+	seq   uint64          // last position written (committed or in the open transaction)
+	heads map[string]head // committed heads of streams
+	over  map[string]head // heads changed by the open transaction
+	group []*appendReq
+}
+
+func newWriter(ctx context.Context, s *Store) (*writer, error) {
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{s: s, conn: conn, heads: make(map[string]head), over: make(map[string]head)}
+	prep := func(dst **sql.Stmt, q string) {
+		if err == nil {
+			*dst, err = conn.PrepareContext(ctx, q)
+		}
+	}
+	prep(&w.ins, `INSERT INTO events (seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+	prep(&w.head, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`)
+	prep(&w.byID, `SELECT stream, revision FROM events WHERE id = ?`)
+	prep(&w.ids, `SELECT seq, id FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
+	prep(&w.max, `SELECT COALESCE(MAX(seq), 0) FROM events`)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *writer) close() {
+	for _, st := range []*sql.Stmt{w.ins, w.head, w.byID, w.ids, w.max} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if w.conn != nil {
+		w.conn.Close()
+	}
+}
+
+// loop takes queued appends and commits them in groups until the queue is
+// closed and drained.
+func (w *writer) loop() {
+	defer close(w.s.writerDone)
+	q := w.s.queue
+	for {
+		r, ok := <-q
+		if !ok {
+			return
+		}
+		w.group = append(w.group[:0], r)
+		n := len(r.events)
+	drain:
+		for len(w.group) < w.s.cfg.maxGroup && n < 8192 {
+			select {
+			case r, ok := <-q:
+				if !ok {
+					break drain
+				}
+				w.group = append(w.group, r)
+				n += len(r.events)
+			default:
+				break drain
+			}
+		}
+		w.commitGroup(w.group)
+		clear(w.group)
+	}
+}
+
+// commitGroup applies a group of appends in one transaction and answers
+// each caller.
+func (w *writer) commitGroup(group []*appendReq) {
+	const op = errs.Op("sqlite.Append")
+	live := group[:0:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = dbErr(op, err)
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	for {
+		failed, err := w.apply(ctx, live)
+		if err == nil {
+			break
+		}
+		w.rollback(ctx)
+		if failed >= 0 && isUniqueViolation(err) && !live[failed].checkFirst {
+			// Another append already used one of its event IDs: retry the
+			// group with that append checked for a re-append first.
+			live[failed].checkFirst = true
+			continue
+		}
+		// The transaction is gone: nobody's append was written.
+		clear(w.heads)
+		w.seq = 0
+		for _, r := range live {
+			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
+			close(r.done)
+		}
+		return
+	}
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		w.rollback(ctx)
+		clear(w.heads)
+		w.seq = 0
+		for _, r := range live {
+			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
+			close(r.done)
+		}
+		return
+	}
+	if len(w.heads)+len(w.over) > maxCachedStreams {
+		clear(w.heads)
+	}
+	for k, v := range w.over {
+		w.heads[k] = v
+	}
+	clear(w.over)
+	w.s.advance(w.seq)
+	for _, r := range live {
+		close(r.done)
+	}
+}
+
+func (w *writer) rollback(ctx context.Context) {
+	clear(w.over)
+	// ROLLBACK fails harmlessly when no transaction is open.
+	_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
+}
+
+// apply runs the group inside an open transaction. On a statement error it
+// returns the index of the append that failed (-1 if none) and the error;
+// the caller rolls back.
+func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return -1, err
+	}
+	var maxSeq int64
+	if err := w.max.QueryRowContext(ctx).Scan(&maxSeq); err != nil {
+		return -1, err
+	}
+	if uint64(maxSeq) != w.seq {
+		// Another process wrote (or this is the first group): the cached
+		// heads may be stale.
+		clear(w.heads)
+		w.seq = uint64(maxSeq)
+	}
+	startSeq := w.seq // on failure the caller rolls back: forget this attempt
+	recorded := w.s.cfg.clock.Now().UnixNano()
+	for i, r := range group {
+		r.res, r.err = eventstore.AppendResult{}, nil
+		h, err := w.headOf(ctx, r.stream)
+		if err != nil {
+			w.seq = startSeq
+			return i, err
+		}
+		if r.checkFirst || !r.expected.Matches(h.rev) {
+			res, ok, err := w.reappend(ctx, r, h)
+			if err != nil {
+				w.seq = startSeq
+				return i, err
+			}
+			switch {
+			case ok:
+				r.res = res
+			case !r.expected.Matches(h.rev):
+				r.err = &eventstore.WrongExpectedVersionError{Stream: r.stream, Expected: r.expected, Current: h.rev}
+			default:
+				r.err = errs.E(errs.Op("sqlite.Append"), errs.Conflict, "un identificador de evento ya está en el almacén")
+			}
+			continue
+		}
+		prev := h.hash
+		for j := range r.events {
+			e := &r.events[j]
+			rev := uint64(h.rev + 1 + int64(j))
+			hash := eventstore.ComputeHash(prev, r.stream, rev, e.Type, e.SchemaVersion, e.Data, r.metas[j])
+			w.seq++
+			_, err := w.ins.ExecContext(ctx, int64(w.seq), r.stream, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
+				[]byte(e.Data), r.metas[j], recorded, nullable(prev), hash)
+			if err != nil {
+				w.seq = startSeq
+				return i, err
+			}
+			prev = hash
+		}
+		last := h.rev + int64(len(r.events))
+		w.over[r.stream] = head{rev: last, hash: prev}
+		r.res = eventstore.AppendResult{NextRevision: uint64(last), Position: pos(w.seq)}
+	}
+	return -1, nil
+}
+
+func nullable(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// headOf returns the head of a stream as the open transaction sees it.
+func (w *writer) headOf(ctx context.Context, stream string) (head, error) {
+	if h, ok := w.over[stream]; ok {
+		return h, nil
+	}
+	if h, ok := w.heads[stream]; ok {
+		return h, nil
+	}
+	h := head{rev: -1}
+	err := w.head.QueryRowContext(ctx, stream).Scan(&h.rev, &h.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	if err != nil {
+		return head{}, err
+	}
+	w.heads[stream] = h
+	return h, nil
+}
+
+// reappend reports whether r repeats an append already written: its event
+// IDs stand, in order, in the stream right after the revision it expected
+// (for Any and StreamExists: wherever its first event stands). If so it
+// returns the original append's result.
+func (w *writer) reappend(ctx context.Context, r *appendReq, h head) (eventstore.AppendResult, bool, error) {
+	var start int64
+	if r.expected.IsNoStream() {
+		start = 0
+	} else if rev, ok := r.expected.Revision(); ok {
+		start = int64(rev) + 1
+	} else {
+		var stream string
+		err := w.byID.QueryRowContext(ctx, r.events[0].ID[:]).Scan(&stream, &start)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && stream != r.stream) {
+			return eventstore.AppendResult{}, false, nil
+		}
+		if err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+	}
+	end := start + int64(len(r.events)) - 1
+	if start < 0 || end > h.rev {
+		return eventstore.AppendResult{}, false, nil
+	}
+	rows, err := w.ids.QueryContext(ctx, r.stream, start, end)
+	if err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	defer rows.Close()
+	var seq int64
+	i := 0
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&seq, &id); err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		if i >= len(r.events) || len(id) != 16 || uuid.UUID(id) != r.events[i].ID {
+			return eventstore.AppendResult{}, false, rows.Close()
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	if i != len(r.events) {
+		return eventstore.AppendResult{}, false, nil
+	}
+	return eventstore.AppendResult{NextRevision: uint64(end), Position: pos(uint64(seq))}, true, nil
+}
