@@ -1,0 +1,91 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"redengine/commands"
+	"redengine/errs"
+	"redengine/eventstore"
+)
+
+var (
+	idempotencyKeyRE = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+	correlationRE    = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,128}$`)
+)
+
+// commandMeta builds the metadata of the command a request issues: the
+// command ID (derived from Idempotency-Key, scoped to the caller and the
+// request path, or new), the correlation ID (X-Correlation-ID or the command
+// ID; echoed back), the request ID as causation, and the actor acting for
+// authorization.
+func commandMeta(c echo.Context, authorization string) (commands.Meta, error) {
+	const op = errs.Op("api.command")
+	p, _ := principalOf(c)
+	req := c.Request()
+	id := commands.NewCommandID()
+	if key := req.Header.Get("Idempotency-Key"); key != "" {
+		if !idempotencyKeyRE.MatchString(key) {
+			return commands.Meta{}, errs.E(op, errs.Invalid, errs.FieldError{Field: "Idempotency-Key", Reason: "de 1 a 255 caracteres ASCII visibles"})
+		}
+		id = commands.IDFromKey(p.Subject+" "+req.Method+" "+req.URL.Path, key)
+	}
+	corr := req.Header.Get("X-Correlation-ID")
+	if corr != "" && !correlationRE.MatchString(corr) {
+		return commands.Meta{}, errs.E(op, errs.Invalid, errs.FieldError{Field: "X-Correlation-ID", Reason: "de 1 a 128 letras, cifras o . _ : -"})
+	}
+	if corr == "" {
+		corr = id.String()
+	}
+	c.Response().Header().Set("X-Correlation-ID", corr)
+	return commands.Meta{
+		CommandID:     id,
+		CorrelationID: corr,
+		CausationID:   c.Response().Header().Get(echo.HeaderXRequestID),
+		Actor:         eventstore.Actor{ID: p.Subject, Role: string(p.Role), Authorization: authorization},
+	}, nil
+}
+
+// systemMeta is the metadata of a command the engine issues itself (the
+// scheduler), with a deterministic command ID.
+func systemMeta(commandID uuid.UUID, causation string) commands.Meta {
+	return commands.Meta{CommandID: commandID, CausationID: causation,
+		Actor: eventstore.Actor{ID: "redengine", Role: "system"}}
+}
+
+// written sets the headers every command answer carries: the global position
+// it wrote (for read-your-writes with minPosition) and whether it was a
+// repeat.
+func written(c echo.Context, pos eventstore.Position, duplicate bool) {
+	h := c.Response().Header()
+	h.Set("X-Position", pos.String())
+	if duplicate {
+		h.Set("Idempotent-Replayed", "true")
+	}
+}
+
+// minPosition reads the minPosition query parameter (zero when absent).
+func minPosition(c echo.Context) (eventstore.Position, error) {
+	v := c.QueryParam("minPosition")
+	if v == "" {
+		return eventstore.Position{}, nil
+	}
+	p, err := eventstore.ParsePosition(v)
+	if err != nil {
+		return p, errs.E(errs.Op("api.minPosition"), errs.Invalid, errs.FieldError{Field: "minPosition", Reason: "posición no válida"})
+	}
+	return p, nil
+}
+
+// retryAfter is set on 503 answers of bounded waits.
+func retryAfter(c echo.Context, d time.Duration) {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(d.Seconds()+0.999))))
+}
+
+// created answers 201 with a JSON body.
+func created(c echo.Context, v any) error { return c.JSON(http.StatusCreated, v) }
