@@ -223,6 +223,73 @@ func TestResumeEveryFewEvents(t *testing.T) {
 	}
 }
 
+// TestResumeAfterRestart: the server goes away and comes back on the same
+// port; appends work again and the subscription resumes without a gap or a
+// duplicate.
+func TestResumeAfterRestart(t *testing.T) {
+	url, srv := esdbtest.Start(t)
+	s := open(t, url, esdb.WithResubscribe(100, 10*time.Millisecond, 500*time.Millisecond))
+	ctx := ctxFor(t)
+	var want []uuid.UUID
+	add := func(n int) {
+		t.Helper()
+		for i := range n {
+			e := ev(i)
+			if _, err := s.Append(ctx, "caso-1", eventstore.Any, e); err != nil {
+				t.Fatalf("Append: %v", err)
+			}
+			want = append(want, e.ID)
+		}
+	}
+	add(3)
+	sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var got []uuid.UUID
+	for len(got) < 3 {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.ID)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The first calls after the restart may find the connection down: an
+	// unavailable error, which a caller retries.
+	for attempt := 0; ; attempt++ {
+		_, err := s.ReadStream(ctx, "caso-1", 0, eventstore.Forward, 1)
+		if err == nil {
+			break
+		}
+		if !errs.Is(errs.Unavailable, err) || attempt > 1000 {
+			t.Fatalf("ReadStream after restart: %v (kind %s)", err, errs.KindOf(err))
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+	add(4)
+	for len(got) < len(want) {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next after restart: %v", err)
+		}
+		got = append(got, e.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("delivered %v\nwant      %v", got, want)
+	}
+	if n := srv.Subscriptions(); n < 2 {
+		t.Fatalf("%d subscriptions: the restart did not make the adapter resume", n)
+	}
+}
+
 // TestSystemEventsSkipped: $all has system events at its start and between
 // ours; ReadAll, Head and Subscribe never show them.
 func TestSystemEventsSkipped(t *testing.T) {

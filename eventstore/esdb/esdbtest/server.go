@@ -22,8 +22,9 @@
 //     stream or event type (prefixes or regex) with checkpoints.
 //
 // Test hooks: Drop kills every live subscription, DropAfter makes the server
-// drop subscriptions after a number of events, Tamper rewrites a stored
-// event, AppendSystem writes a system event.
+// drop subscriptions after a number of events, Restart stops and starts
+// the server keeping its events, Tamper rewrites a stored event,
+// AppendSystem writes a system event.
 package esdbtest
 
 import (
@@ -96,9 +97,10 @@ type Server struct {
 	cut     int           // drop a subscription after it sent this many events (0: never)
 	now     func() time.Time
 
-	gs        *grpc.Server
-	lis       net.Listener
-	closeOnce sync.Once
+	addr   string
+	netMu  sync.Mutex // guards gs and closed
+	gs     *grpc.Server
+	closed bool
 }
 
 // New starts a server on a free loopback port.
@@ -113,17 +115,40 @@ func New() (*Server, error) {
 		changed: make(chan struct{}),
 		drop:    make(chan struct{}),
 		now:     time.Now,
-		gs:      grpc.NewServer(),
-		lis:     lis,
+		addr:    lis.Addr().String(),
 	}
 	// A fresh EventStoreDB already has system events in $all.
 	s.AppendSystem("$$$stats-127.0.0.1:2113", "$metadata")
 	s.AppendSystem("$stats-127.0.0.1:2113", "$statsCollected")
 	s.AppendSystem("$user-admin", "$user")
-	streams.RegisterStreamsServer(s.gs, &streamsService{s: s})
-	serverfeatures.RegisterServerFeaturesServer(s.gs, &featuresService{})
-	go func() { _ = s.gs.Serve(lis) }()
+	s.serve(lis)
 	return s, nil
+}
+
+// serve answers on lis with a new gRPC server. s.netMu is held or s is new.
+func (s *Server) serve(lis net.Listener) {
+	gs := grpc.NewServer()
+	streams.RegisterStreamsServer(gs, &streamsService{s: s})
+	serverfeatures.RegisterServerFeaturesServer(gs, &featuresService{})
+	s.gs = gs
+	go func() { _ = gs.Serve(lis) }()
+}
+
+// Restart stops the server, ending every call as a crash would, and starts
+// it again on the same port with the same events.
+func (s *Server) Restart() error {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	if s.closed {
+		return fmt.Errorf("esdbtest: restart of a closed server")
+	}
+	s.gs.Stop()
+	lis, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	s.serve(lis)
+	return nil
 }
 
 // Start starts a server for the test and stops it when the test ends. It
@@ -140,12 +165,17 @@ func Start(t testing.TB) (string, *Server) {
 
 // URL is the connection string of the server.
 func (s *Server) URL() string {
-	return "esdb://" + s.lis.Addr().String() + "?tls=false"
+	return "esdb://" + s.addr + "?tls=false"
 }
 
 // Close stops the server, ending every call in progress.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() { s.gs.Stop() })
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.gs.Stop()
+	}
 }
 
 // Drop ends every subscription in progress with an Unavailable status, as a
