@@ -2,7 +2,11 @@ package nss
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"redengine/commands"
 	"redengine/domain/calendar"
@@ -75,6 +79,24 @@ type State struct {
 	CancelledAt       time.Time         `json:"cancelledAt,omitzero"`
 	EliminatedAt      time.Time         `json:"eliminatedAt,omitzero"`
 	EliminationReason EliminationReason `json:"eliminationReason,omitempty"`
+
+	Emails []Email `json:"emails,omitempty"`
+}
+
+// The statuses of an email of the assignment.
+const (
+	EmailStatusRequested = "requested"
+	EmailStatusSkipped   = "skipped"
+	EmailStatusSent      = "sent"
+	EmailStatusFailed    = "failed" // finally: the notifier gave up
+)
+
+// Email is the delivery status of one email of the assignment.
+type Email struct {
+	ID       string `json:"id"`
+	Template string `json:"template"`
+	Status   string `json:"status"`
+	Attempts int    `json:"attempts,omitempty"`
 }
 
 // Exists reports whether the assignment was requested.
@@ -116,8 +138,32 @@ func Evolve(s State, e commands.Event) State {
 		s.Status = StatusEliminated
 		s.EliminatedAt = ev.EliminatedAt
 		s.EliminationReason = ev.Reason
+	case EmailRequested:
+		s.Emails = append(slices.Clone(s.Emails), Email{ID: ev.EmailID, Template: ev.Template, Status: EmailStatusRequested})
+	case EmailSkipped:
+		s.Emails = append(slices.Clone(s.Emails), Email{ID: ev.EmailID, Template: ev.Template, Status: EmailStatusSkipped})
+	case EmailSent:
+		s.Emails = s.withEmail(ev.EmailID, func(m *Email) { m.Status, m.Attempts = EmailStatusSent, ev.Attempt })
+	case EmailFailed:
+		s.Emails = s.withEmail(ev.EmailID, func(m *Email) {
+			m.Attempts = ev.Attempt
+			if ev.Final {
+				m.Status = EmailStatusFailed
+			}
+		})
 	}
 	return s
+}
+
+// withEmail returns a copy of the emails with fn applied to the one with id.
+func (s State) withEmail(id string, fn func(*Email)) []Email {
+	out := slices.Clone(s.Emails)
+	for i := range out {
+		if out[i].ID == id {
+			fn(&out[i])
+		}
+	}
+	return out
 }
 
 // Aggregate returns the descriptor of the assignment aggregate for the
@@ -282,8 +328,8 @@ func RequestAlta(fechaReal calendar.Date, by eventstore.Actor) commands.Decide[S
 
 // Recipient is who receives the communication of an elimination: the
 // usuario principal of the generating autorización and the autorización's
-// contact email ("" when it has none: the communication is still recorded,
-// no email is asked for). The API resolves it from the Autorización
+// contact email ("" when it has none: the communication is still recorded
+// and EmailSkipped says why no email was sent). The API resolves it from the Autorización
 // aggregate.
 type Recipient struct {
 	UsuarioPrincipal string
@@ -370,15 +416,11 @@ func eliminate(s State, reason EliminationReason, to Recipient, now time.Time) [
 			RequestedAt:      now,
 		},
 	}
-	if to.Email != "" {
-		out = append(out, EmailRequested{
-			MessageID:     "<nss-eliminado." + s.ID + "@redengine>",
-			Authorization: s.Authorization,
-			To:            to.Email,
-			Subject:       subject,
-			Body:          body,
-			RequestedAt:   now,
-		})
+	id := EmailID(s.ID)
+	if email := strings.TrimSpace(to.Email); email != "" {
+		out = append(out, EmailRequested{EmailID: id, Template: EmailTemplateNSSEliminated, To: email, Subject: subject, Body: body, At: now})
+	} else {
+		out = append(out, EmailSkipped{EmailID: id, Template: EmailTemplateNSSEliminated, Reason: NoContactReason, At: now})
 	}
 	return out
 }
@@ -402,6 +444,55 @@ func eliminationText(s State, reason EliminationReason) (subject, body string) {
 		"Referencia de la asignación: %s\n",
 		s.Authorization, nss, spanishDate(s.AssignmentDate), why, s.ID)
 	return subject, body
+}
+
+// EmailID is the ID of the email aviso of the elimination of an
+// assignment's NSS (an assignment is eliminated at most once): a UUIDv5 of
+// the assignment ID.
+func EmailID(assignmentID string) string {
+	return uuid.NewSHA1(commands.Namespace, []byte("nss-email\x00"+assignmentID+"\x000")).String()
+}
+
+// NoContactReason is the reason recorded by EmailSkipped when the
+// autorización has no contact address.
+const NoContactReason = "la autorización no tiene dirección de correo de contacto registrada"
+
+// EmailOutcome is the notifier's report on one email.
+type EmailOutcome struct {
+	EmailID string `json:"emailId"`
+	Attempt int    `json:"attempt"`
+	Sent    bool   `json:"sent"`
+	Error   string `json:"error"`
+	Final   bool   `json:"final"`
+}
+
+// RecordEmailOutcome records the notifier's delivery outcome of one email of
+// the assignment (system only): EmailSent or EmailFailed. Reports on an
+// email already sent or finally failed decide nothing.
+func RecordEmailOutcome(o EmailOutcome, by eventstore.Actor) commands.Decide[State] {
+	return func(s State, now time.Time) ([]any, error) {
+		const op errs.Op = "nss.RecordEmailOutcome"
+		if err := mustExist(op, s); err != nil {
+			return nil, err
+		}
+		if by.Role != RoleSystem {
+			return nil, errs.E(op, errs.Forbidden, "solo el sistema registra el resultado del envío de un correo")
+		}
+		i := slices.IndexFunc(s.Emails, func(m Email) bool { return m.ID == o.EmailID })
+		if i < 0 {
+			return nil, errs.E(op, errs.NotFound, "el correo no existe en la asignación")
+		}
+		switch s.Emails[i].Status {
+		case EmailStatusSent, EmailStatusFailed:
+			return nil, nil
+		case EmailStatusSkipped:
+			return nil, errs.E(op, errs.Precondition, "el correo no se solicitó: no hay dirección de contacto")
+		}
+		if o.Sent {
+			return []any{EmailSent{EmailID: o.EmailID, Attempt: o.Attempt, At: now}}, nil
+		}
+		return []any{EmailFailed{EmailID: o.EmailID, Attempt: o.Attempt, Error: o.Error, Final: o.Final, At: now}}, nil
+	}
 }
 
 // CanIssueDuplicate reports whether the duplicate of the assignment

@@ -257,7 +257,8 @@ func TestEliminate(t *testing.T) {
 			t.Errorf("event 1 = %#v", ev[1])
 		}
 		m, ok := ev[2].(nss.EmailRequested)
-		if !ok || m.To != principal.Email || m.Subject != subject || m.MessageID != "<nss-eliminado."+assignmentID+"@redengine>" {
+		if !ok || m.To != principal.Email || m.Subject != subject || m.EmailID != nss.EmailID(assignmentID) ||
+			m.Template != nss.EmailTemplateNSSEliminated || m.Body != c.Body || !m.At.Equal(day4) {
 			t.Errorf("event 2 = %#v", ev[2])
 		}
 		o.Then(t, ev...).ThenState(t, func(t testing.TB, st nss.State) {
@@ -266,11 +267,20 @@ func TestEliminate(t *testing.T) {
 			}
 		})
 	})
-	t.Run("no contact email: communication only", func(t *testing.T) {
+	t.Run("no contact email: communication and EmailSkipped", func(t *testing.T) {
 		o := s.At(day4).When(nss.Eliminate(system, nss.Recipient{UsuarioPrincipal: "ana"}))
-		if len(o.Events()) != 2 {
-			t.Errorf("events = %#v", o.Events())
+		ev := o.Events()
+		if len(ev) != 3 {
+			t.Fatalf("events = %#v", ev)
 		}
+		if sk, ok := ev[2].(nss.EmailSkipped); !ok || sk.Reason != nss.NoContactReason || sk.EmailID != nss.EmailID(assignmentID) {
+			t.Errorf("event 2 = %#v", ev[2])
+		}
+		o.ThenState(t, func(t testing.TB, st nss.State) {
+			if len(st.Emails) != 1 || st.Emails[0].Status != nss.EmailStatusSkipped {
+				t.Errorf("emails = %+v", st.Emails)
+			}
+		})
 	})
 	t.Run("before the deadline", func(t *testing.T) {
 		s.At(day4.Add(-time.Nanosecond)).When(nss.Eliminate(system, principal)).ThenError(t, errs.Precondition)
@@ -287,6 +297,30 @@ func TestEliminate(t *testing.T) {
 		s.Given(nss.NSSEliminated{NSS: workedNSS, Reason: nss.ReasonNoAlta, EliminatedAt: day4}).
 			At(day4.Add(time.Minute)).When(nss.Eliminate(system, principal)).ThenNothing(t)
 	})
+}
+
+func TestRecordEmailOutcome(t *testing.T) {
+	day4 := at(t, 2021, 7, 9, 0, 0, 0)
+	s := assignedScenario(t).At(day4)
+	eliminated := s.Given(s.When(nss.Eliminate(system, principal)).Events()...)
+	id := nss.EmailID(assignmentID)
+	later := day4.Add(time.Minute)
+
+	eliminated.At(later).When(nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: id, Attempt: 1, Error: "421 try later"}, system)).
+		Then(t, nss.EmailFailed{EmailID: id, Attempt: 1, Error: "421 try later", At: later})
+	sent := eliminated.At(later).When(nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: id, Attempt: 2, Sent: true}, system)).
+		Then(t, nss.EmailSent{EmailID: id, Attempt: 2, At: later})
+	sent.ThenState(t, func(t testing.TB, st nss.State) {
+		if len(st.Emails) != 1 || st.Emails[0].Status != nss.EmailStatusSent || st.Emails[0].Attempts != 2 {
+			t.Errorf("emails = %+v", st.Emails)
+		}
+	})
+	eliminated.Given(nss.EmailSent{EmailID: id, Attempt: 1, At: later}).At(later).
+		When(nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: id, Attempt: 2, Sent: true}, system)).ThenNothing(t)
+	eliminated.At(later).When(nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: "nope", Sent: true}, system)).ThenError(t, errs.NotFound)
+	eliminated.At(later).When(nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: id, Sent: true}, tramitador)).ThenError(t, errs.Forbidden)
+	skipped := s.Given(s.When(nss.Eliminate(system, nss.Recipient{})).Events()...)
+	skipped.At(later).When(nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: id, Sent: true}, system)).ThenError(t, errs.Precondition)
 }
 
 func TestAnnulAlta(t *testing.T) {

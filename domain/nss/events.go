@@ -20,6 +20,9 @@ const (
 	TypeNSSEliminated          = "NSSEliminated"
 	TypeCommunicationRequested = "NSSCommunicationRequested"
 	TypeEmailRequested         = "EmailRequested"
+	TypeEmailSkipped           = "EmailSkipped"
+	TypeEmailSent              = "EmailSent"
+	TypeEmailFailed            = "EmailFailed"
 )
 
 // SchemaVersion is the current schema version of every event of this
@@ -106,7 +109,8 @@ const CommunicationKindNSSEliminated = "nss_eliminado"
 
 // CommunicationRequested is a communication to the usuario principal of the
 // autorización that generated the NSS (shown in the Sede; EmailRequested
-// carries the email aviso when the autorización has a contact address).
+// carries the email aviso when the autorización has a contact address,
+// EmailSkipped says why there was none otherwise).
 type CommunicationRequested struct {
 	CommunicationID  string    `json:"communicationId"`
 	Kind             string    `json:"kind"`
@@ -117,16 +121,50 @@ type CommunicationRequested struct {
 	RequestedAt      time.Time `json:"requestedAt"`
 }
 
-// EmailRequested asks the mailer to send one email. MessageID is
-// deterministic, so the mailer can deliver at least once and deduplicate.
-// The address is personal data: never log it.
+// EmailTemplateNSSEliminated is the template name of the email aviso of an
+// elimination.
+const EmailTemplateNSSEliminated = "nss_eliminado"
+
+// EmailRequested asks the notifier to send an email to the autorización's
+// contact address; the notifier records the outcome with EmailSent or
+// EmailFailed (RecordEmailOutcome). EmailID is deterministic, so the notifier
+// can deliver at least once and deduplicate. The shape is the one of the
+// case events (domain/cases), so one notifier serves both. The address is
+// personal data: never log it.
 type EmailRequested struct {
-	MessageID     string    `json:"messageId"`
-	Authorization string    `json:"authorization"`
-	To            string    `json:"to"`
-	Subject       string    `json:"subject"`
-	Body          string    `json:"body"`
-	RequestedAt   time.Time `json:"requestedAt"`
+	EmailID  string    `json:"emailId"`
+	Template string    `json:"template"`
+	To       string    `json:"to"`
+	Subject  string    `json:"subject"`
+	Body     string    `json:"body"`
+	At       time.Time `json:"at"`
+}
+
+// EmailSkipped records an email that could not be requested (the
+// autorización has no contact address), so the trail says why there was no
+// email. The communication itself is still recorded.
+type EmailSkipped struct {
+	EmailID  string    `json:"emailId"`
+	Template string    `json:"template"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
+
+// EmailSent records the delivery of a requested email.
+type EmailSent struct {
+	EmailID string    `json:"emailId"`
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+}
+
+// EmailFailed records a failed delivery attempt; Final means the notifier
+// gave up.
+type EmailFailed struct {
+	EmailID string    `json:"emailId"`
+	Attempt int       `json:"attempt"`
+	Error   string    `json:"error"`
+	Final   bool      `json:"final"`
+	At      time.Time `json:"at"`
 }
 
 // Codec returns the codec of the assignment stream's events.
@@ -142,5 +180,8 @@ func Codec() *commands.Codec {
 		commands.Type[NSSEliminated](TypeNSSEliminated, SchemaVersion),
 		commands.Type[CommunicationRequested](TypeCommunicationRequested, SchemaVersion),
 		commands.Type[EmailRequested](TypeEmailRequested, SchemaVersion),
+		commands.Type[EmailSkipped](TypeEmailSkipped, SchemaVersion),
+		commands.Type[EmailSent](TypeEmailSent, SchemaVersion),
+		commands.Type[EmailFailed](TypeEmailFailed, SchemaVersion),
 	)
 }
