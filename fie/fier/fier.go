@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -65,14 +66,35 @@ func WriteFIER(w io.Writer, records iter.Seq2[fie.Record, error], meta Meta) (in
 	// Let excelize write its zip straight into w rather than into a buffer
 	// holding the whole file.
 	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
-	})
+	zw.RegisterCompressor(zip.Deflate, compressor)
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zw })
 	if err := f.Write(io.Discard); err != nil {
 		return n, errs.E(op, "no se pudo escribir el Excel FIER", err)
 	}
 	return n, nil
+}
+
+// flateWriters keeps deflate writers (about 1 MiB each) for reuse: a
+// workbook has a dozen zip entries and a 300-row export would otherwise
+// spend most of its allocations on them.
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(io.Discard, flate.BestSpeed)
+	return w
+}}
+
+type pooledFlate struct{ *flate.Writer }
+
+func (p pooledFlate) Close() error {
+	err := p.Writer.Close()
+	p.Writer.Reset(io.Discard)
+	flateWriters.Put(p.Writer)
+	return err
+}
+
+func compressor(out io.Writer) (io.WriteCloser, error) {
+	w := flateWriters.Get().(*flate.Writer)
+	w.Reset(out)
+	return pooledFlate{w}, nil
 }
 
 type styles struct {
@@ -203,7 +225,8 @@ func writeBook(f *excelize.File, records iter.Seq2[fie.Record, error], meta Meta
 	if err := writeQuerySheet(f, meta, n, st); err != nil {
 		return n, fail(err)
 	}
-	f.SetActiveSheet(0)
+	// The data sheet stays the active one (index 0). SetActiveSheet is not
+	// called: it would re-read every sheet, the streamed one included.
 	title := "FIER"
 	if meta.CCC != "" {
 		title += " CCC " + meta.CCC

@@ -1,0 +1,117 @@
+package fier_test
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"redengine/fie"
+	"redengine/fie/fier"
+	"redengine/fie/fietest"
+)
+
+// cpuTime is the process's user+system CPU time: on a shared machine it
+// shows the work done apart from the wait for a core.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakHeap samples the Go heap in use every few milliseconds until stop is
+// called, which returns the highest value seen.
+func peakHeap() (stop func() uint64) {
+	var (
+		mu   sync.Mutex
+		peak uint64
+		done = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	sample := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		mu.Lock()
+		if ms.HeapInuse > peak {
+			peak = ms.HeapInuse
+		}
+		mu.Unlock()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		sample()
+		return peak
+	}
+}
+
+// BenchmarkWriteFIER300 is one download of the real service's maximum: 300
+// records.
+func BenchmarkWriteFIER300(b *testing.B) {
+	var recs []fie.Record
+	for r := range fietest.Records(300, 300, 1) {
+		recs = append(recs, r)
+	}
+	meta := fier.Meta{CCC: recs[0].CCC, From: fie.D(2021, 3, 1), To: fie.D(2021, 3, 17)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := fier.WriteFIER(io.Discard, fier.Slice(recs), meta); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkWriteFIER100k is the bulk export: 100,000 rows generated lazily
+// (so the input holds no memory) into a file on disk. peak-heap-MB is the
+// highest Go heap in use sampled during the export.
+func BenchmarkWriteFIER100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	stop := peakHeap()
+	var size int64
+	for i := 0; i < b.N; i++ {
+		out, err := os.Create(filepath.Join(dir, "fier.xlsx"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows, err := fier.WriteFIER(out, fietest.Records(n, 1000, int64(i)), fier.Meta{})
+		if err != nil || rows != n {
+			b.Fatal(rows, err)
+		}
+		if err := out.Close(); err != nil {
+			b.Fatal(err)
+		}
+		st, _ := os.Stat(out.Name())
+		size = st.Size()
+	}
+	peak := stop()
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(size)/(1<<20), "xlsx-MB")
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

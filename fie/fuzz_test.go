@@ -1,0 +1,70 @@
+package fie_test
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"redengine/fie"
+	"redengine/fie/fietest"
+)
+
+// FuzzParse: Parse never panics; a refusal is always a *ParseError; an
+// accepted file formats back to a file that parses to the same content,
+// and that canonical file formats to itself.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(validDoc()))
+	f.Add([]byte(strings.ReplaceAll(validDoc(), "\n", "\r\n")))
+	f.Add([]byte(doc(lEMP, strings.TrimRight(lRZS, " "), lTRA, lAYN, lDIT, lCIT)))
+	f.Add([]byte(doc(lTRA, lAYN, lDIT)))
+	f.Add([]byte(doc(lEMP, lRZS, lTRA, "AYN\xd1U\xd1OZ")))
+	f.Add([]byte(""))
+	f.Add([]byte(lETI + "\nETF000000002\n"))
+	var gen bytes.Buffer
+	if err := fietest.Generate(&gen, 2, 2, 3, 1); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(gen.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := fie.Parse(bytes.NewReader(data))
+		if err != nil {
+			var pe *fie.ParseError
+			if !errors.As(err, &pe) || len(pe.Errors) == 0 {
+				t.Fatalf("refusal is not a *ParseError with errors: %v", err)
+			}
+			for _, le := range pe.Errors {
+				if le.Reason == "" || le.Line < 0 {
+					t.Fatalf("bad line error %+v", le)
+				}
+			}
+			return
+		}
+		var out bytes.Buffer
+		if err := fie.Format(&out, file); err != nil {
+			t.Fatalf("accepted file does not format: %v", err)
+		}
+		again, err := fie.Parse(bytes.NewReader(out.Bytes()))
+		if err != nil {
+			t.Fatalf("formatted file refused: %v\n%q", err, out.String())
+		}
+		if !reflect.DeepEqual(again, file) {
+			t.Fatalf("re-parsed file differs:\n%+v\n%+v", again, file)
+		}
+		var out2 bytes.Buffer
+		if err := fie.Format(&out2, again); err != nil || !bytes.Equal(out.Bytes(), out2.Bytes()) {
+			t.Fatalf("Format is not stable: %v", err)
+		}
+		var streamed []fie.Record
+		if err := fie.ParseRecords(bytes.NewReader(data), func(r fie.Record) error {
+			streamed = append(streamed, r)
+			return nil
+		}); err != nil {
+			t.Fatalf("ParseRecords refuses what Parse accepts: %v", err)
+		}
+		if !reflect.DeepEqual(streamed, file.Records()) && len(streamed)+len(file.Records()) > 0 {
+			t.Fatal("ParseRecords and Parse disagree")
+		}
+	})
+}
