@@ -114,7 +114,7 @@ func (s *Store) appendLoose(ctx context.Context, op errs.Op, stream string, expe
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():
-				return eventstore.AppendResult{}, errs.E(op, ctx.Err())
+				return eventstore.AppendResult{}, canceled(op, ctx.Err())
 			}
 		}
 	}

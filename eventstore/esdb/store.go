@@ -173,7 +173,7 @@ func (s *Store) fail(ctx context.Context, op errs.Op, c *esdb.Client, err error)
 		return nil
 	}
 	if ctx.Err() != nil {
-		return errs.E(op, ctx.Err())
+		return canceled(op, ctx.Err())
 	}
 	var ee *esdb.Error
 	if errors.As(err, &ee) {
@@ -204,6 +204,12 @@ func (s *Store) fail(ctx context.Context, op errs.Op, c *esdb.Client, err error)
 		return errs.E(op, errs.Unavailable, err)
 	}
 	return errs.E(op, errs.Internal, err)
+}
+
+// canceled is the error of an operation whose context ended, as the other
+// adapters report it.
+func canceled(op errs.Op, err error) error {
+	return errs.E(op, errs.Unavailable, "operación cancelada", err)
 }
 
 // grpcCode finds the gRPC status code along err's chain.

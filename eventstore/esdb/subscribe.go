@@ -35,7 +35,7 @@ func (s *Store) Subscribe(ctx context.Context, from eventstore.Position, filter 
 		cancel()
 		if err == nil {
 			_ = inner.Close()
-			err = errs.E(op, ctx.Err())
+			err = canceled(op, ctx.Err())
 		}
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.Event, error) {
 	case <-sub.life.Done():
 		return eventstore.Event{}, errs.E(op, errs.Unavailable, "la suscripción está cerrada")
 	case <-ctx.Done():
-		return eventstore.Event{}, errs.E(op, ctx.Err())
+		return eventstore.Event{}, canceled(op, ctx.Err())
 	}
 }
 
