@@ -1,6 +1,7 @@
 package cases_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,40 @@ func TestFinalStatesRefuseEveryCommand(t *testing.T) {
 			t.Run(name+"/"+cmdName, func(t *testing.T) { dec().ThenError(t, errs.Precondition) })
 		}
 	}
+}
+
+func TestStateJSONShape(t *testing.T) {
+	s := cases.Fold(pendingCase(casia.Tramite, opening, later)...)
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	for _, k := range []string{"id", "number", "type", "classification", "unit", "origin", "authorization", "state",
+		"subject", "body", "extraData", "documents", "routing", "pendingRequest", "justificante", "emails", "thread"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("state JSON lacks %q", k)
+		}
+	}
+	if m["state"] != "pendiente_informacion" || m["origin"] != "autorizado" {
+		t.Errorf("state %v origin %v", m["state"], m["origin"])
+	}
+}
+
+func TestResolveWithDocumentsAndSkippedEmailOutcome(t *testing.T) {
+	d := decider()
+	c := textCmd(tramitador, "Adjunto la resolución.")
+	c.Contact = ""
+	c.Documents = []cases.DocumentInput{{Name: "resolucion.pdf", MediaType: "application/pdf", Size: 10, SHA256: sha}}
+	o := given().Given(opened(casia.Consulta, opening)...).At(later).When(d.Resolve(c))
+	wantTypes(t, o.Events(), "cases.CaseResolved", "cases.EmailSkipped")
+	o.ThenState(t, func(t testing.TB, s cases.State) {
+		if len(s.Documents) != 1 || s.Thread[1].DocumentIDs[0] != cases.DocumentID(caseID, 0) {
+			t.Fatalf("documents %+v", s.Documents)
+		}
+	})
+	h := append(opened(casia.Consulta, opening), o.Events()...)
+	when(h, later, d.RecordEmailOutcome(cases.EmailOutcome{Actor: system, EmailID: cases.EmailID(caseID, 0), Sent: true})).
+		ThenError(t, errs.Precondition)
 }
