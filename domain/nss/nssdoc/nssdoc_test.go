@@ -38,7 +38,7 @@ func run(t *testing.T) (assigned, altaRequested, consolidated nss.State) {
 	p, err := nss.Validate(nss.Request{DocumentType: "DNI", DocumentNumber: "12345678Z", FirstName: "María José",
 		Surname1: "García", Surname2: "López", BirthDate: "1990-05-17", Sex: "mujer", Nationality: "ESP",
 		MobilePhone: "612345678", PhoneConsent: true,
-		Address: nss.Address{TipoVia: "CL", NombreVia: "Mayor", Numero: "5", Piso: "3", Puerta: "B", CodigoPostal: "28100", Localidad: "Alcobendas"},
+		Address:       nss.Address{TipoVia: "CL", NombreVia: "Mayor", Numero: "5", Piso: "3", Puerta: "B", CodigoPostal: "28100", Localidad: "Alcobendas"},
 		EmailDeclined: true}, nss.DefaultPolicy(nss.DefaultCatalogue()), at(5, 9))
 	if err != nil {
 		t.Fatal(err)
