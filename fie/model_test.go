@@ -3,6 +3,7 @@ package fie_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -218,5 +219,32 @@ func TestWriterRecord(t *testing.T) {
 	}
 	if !reflect.DeepEqual(g.Records(), recs) {
 		t.Fatal("records written one by one read back differently")
+	}
+}
+
+// The JSON example of the manual is a valid record.
+func TestManualRecordExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/fier.md")
+	if err != nil {
+		t.Skip("docs/fier.md not present")
+	}
+	s := string(doc)
+	i := strings.Index(s, "```json\n{\n  \"regimen\"")
+	if i < 0 {
+		t.Fatal("record example not found in docs/fier.md")
+	}
+	s = s[i+len("```json\n"):]
+	s = s[:strings.Index(s, "```")]
+	var r fie.Record
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Key().String() != "28123456742/281234567840/IT/2021-03-01" {
+		t.Fatal(r.Key())
 	}
 }
