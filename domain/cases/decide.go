@@ -2,6 +2,7 @@ package cases
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -128,8 +129,11 @@ func forbidden(op errs.Op, msg string) error    { return errs.E(op, errs.Forbidd
 
 func notFound(op errs.Op) error { return errs.E(op, errs.NotFound, "el caso no existe") }
 
+// An actorRule checks that actor a may act on case s.
+type actorRule func(op errs.Op, s State, a eventstore.Actor) error
+
 // requireTramitador checks the actor is TGSS staff.
-func requireTramitador(op errs.Op, a eventstore.Actor) error {
+func requireTramitador(op errs.Op, _ State, a eventstore.Actor) error {
 	if a.Role != RoleTramitador {
 		return forbidden(op, "solo un tramitador de la TGSS puede hacer esta operación")
 	}
@@ -137,7 +141,7 @@ func requireTramitador(op errs.Op, a eventstore.Actor) error {
 }
 
 // requireSystem checks the actor is the engine.
-func requireSystem(op errs.Op, a eventstore.Actor) error {
+func requireSystem(op errs.Op, _ State, a eventstore.Actor) error {
 	if a.Role != RoleSystem {
 		return forbidden(op, "esta operación la realiza solo el sistema")
 	}
@@ -162,9 +166,28 @@ func requireParty(op errs.Op, s State, a eventstore.Actor) error {
 	return requireOwner(op, s, a)
 }
 
-func requireOpen(op errs.Op, s State) error {
+// onOpenCase runs the checks every command on a case in process starts
+// with: the case exists, the actor may act, the case is not final.
+func onOpenCase(op errs.Op, s State, a eventstore.Actor, may actorRule) error {
+	if !s.Exists() {
+		return notFound(op)
+	}
+	if err := may(op, s, a); err != nil {
+		return err
+	}
 	if s.Status.Final() {
 		return precondition(op, fmt.Sprintf("el caso %s está %s y no admite más actuaciones", s.Number, s.Status.Label()))
+	}
+	return nil
+}
+
+// checkMessage validates the text and documents of a TextCommand.
+func checkMessage(op errs.Op, cmd TextCommand) error {
+	var f errs.Fields
+	checkText(&f, "text", cmd.Text, MaxTextLen)
+	checkDocuments(&f, cmd.Documents)
+	if len(f) > 0 {
+		return errs.E(op, errs.Invalid, f)
 	}
 	return nil
 }
@@ -351,23 +374,14 @@ func (d *Decider) Reply(cmd TextCommand) commands.Decide[State] {
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.Reply")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireParty(op, s, cmd.Actor); err != nil {
-			return nil, err
-		}
-		if err := requireOpen(op, s); err != nil {
+		if err := onOpenCase(op, s, cmd.Actor, requireParty); err != nil {
 			return nil, err
 		}
 		if s.Status == PendienteInformacion && cmd.Actor.Role == RoleAutorizado {
 			return nil, precondition(op, "el caso espera la información requerida: apórtela como respuesta al requerimiento")
 		}
-		var f errs.Fields
-		checkText(&f, "text", cmd.Text, MaxTextLen)
-		checkDocuments(&f, cmd.Documents)
-		if len(f) > 0 {
-			return nil, errs.E(op, errs.Invalid, f)
+		if err := checkMessage(op, cmd); err != nil {
+			return nil, err
 		}
 		return []any{ReplyAdded{Text: cmd.Text, Documents: documents(s.ID, len(s.Documents), cmd.Documents, cmd.Actor, now),
 			By: cmd.Actor, At: now}}, nil
@@ -380,13 +394,7 @@ func (d *Decider) AddDocument(actor eventstore.Actor, docs ...DocumentInput) com
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.AddDocument")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireParty(op, s, actor); err != nil {
-			return nil, err
-		}
-		if err := requireOpen(op, s); err != nil {
+		if err := onOpenCase(op, s, actor, requireParty); err != nil {
 			return nil, err
 		}
 		var f errs.Fields
@@ -411,13 +419,7 @@ func (d *Decider) Reclassify(cmd Reclassify) commands.Decide[State] {
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.Reclassify")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireTramitador(op, cmd.Actor); err != nil {
-			return nil, err
-		}
-		if err := requireOpen(op, s); err != nil {
+		if err := onOpenCase(op, s, cmd.Actor, requireTramitador); err != nil {
 			return nil, err
 		}
 		if s.Type == casia.Tramite {
@@ -431,13 +433,11 @@ func (d *Decider) Reclassify(cmd Reclassify) commands.Decide[State] {
 		case !sub.Allows(s.Type):
 			f.Add("subcategoria", fmt.Sprintf("la subcategoría %q no admite casos de tipo %s", sub.Name, s.Type.Label()))
 		default:
-			merged := make(map[string]string, len(s.ExtraData)+len(cmd.ExtraData))
-			for k, v := range s.ExtraData {
-				merged[k] = v
+			merged := maps.Clone(s.ExtraData)
+			if merged == nil {
+				merged = map[string]string{}
 			}
-			for k, v := range cmd.ExtraData {
-				merged[k] = v
-			}
+			maps.Copy(merged, cmd.ExtraData)
 			f = append(f, sub.ValidateExtra(merged)...)
 		}
 		if len(f) > 0 {
@@ -461,23 +461,14 @@ func (d *Decider) RequestInformation(cmd TextCommand) commands.Decide[State] {
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.RequestInformation")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireTramitador(op, cmd.Actor); err != nil {
-			return nil, err
-		}
-		if err := requireOpen(op, s); err != nil {
+		if err := onOpenCase(op, s, cmd.Actor, requireTramitador); err != nil {
 			return nil, err
 		}
 		if s.Status == PendienteInformacion {
 			return nil, precondition(op, "el caso ya espera la respuesta a un requerimiento de información")
 		}
-		var f errs.Fields
-		checkText(&f, "text", cmd.Text, MaxTextLen)
-		checkDocuments(&f, cmd.Documents)
-		if len(f) > 0 {
-			return nil, errs.E(op, errs.Invalid, f)
+		if err := checkMessage(op, cmd); err != nil {
+			return nil, err
 		}
 		req := InformationRequested{
 			RequestNo: s.Requests + 1, Text: cmd.Text,
@@ -503,13 +494,7 @@ func (d *Decider) ProvideInformation(cmd TextCommand) commands.Decide[State] {
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.ProvideInformation")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireOwner(op, s, cmd.Actor); err != nil {
-			return nil, err
-		}
-		if err := requireOpen(op, s); err != nil {
+		if err := onOpenCase(op, s, cmd.Actor, requireOwner); err != nil {
 			return nil, err
 		}
 		if s.PendingRequest == nil {
@@ -518,11 +503,8 @@ func (d *Decider) ProvideInformation(cmd TextCommand) commands.Decide[State] {
 		if !now.Before(s.PendingRequest.Deadline) {
 			return nil, precondition(op, fmt.Sprintf("el plazo para aportar la información terminó el %s", DateText(s.PendingRequest.LastDay)))
 		}
-		var f errs.Fields
-		checkText(&f, "text", cmd.Text, MaxTextLen)
-		checkDocuments(&f, cmd.Documents)
-		if len(f) > 0 {
-			return nil, errs.E(op, errs.Invalid, f)
+		if err := checkMessage(op, cmd); err != nil {
+			return nil, err
 		}
 		return []any{InformationProvided{RequestNo: s.PendingRequest.RequestNo, Text: cmd.Text,
 			Documents: documents(s.ID, len(s.Documents), cmd.Documents, cmd.Actor, now), By: cmd.Actor, At: now}}, nil
@@ -536,20 +518,11 @@ func (d *Decider) Resolve(cmd TextCommand) commands.Decide[State] {
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.Resolve")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireTramitador(op, cmd.Actor); err != nil {
+		if err := onOpenCase(op, s, cmd.Actor, requireTramitador); err != nil {
 			return nil, err
 		}
-		if err := requireOpen(op, s); err != nil {
+		if err := checkMessage(op, cmd); err != nil {
 			return nil, err
-		}
-		var f errs.Fields
-		checkText(&f, "text", cmd.Text, MaxTextLen)
-		checkDocuments(&f, cmd.Documents)
-		if len(f) > 0 {
-			return nil, errs.E(op, errs.Invalid, f)
 		}
 		return []any{
 			CaseResolved{Text: cmd.Text, Documents: documents(s.ID, len(s.Documents), cmd.Documents, cmd.Actor, now), By: cmd.Actor, At: now},
@@ -565,13 +538,7 @@ func (d *Decider) CloseMisfiled(cmd TextCommand) commands.Decide[State] {
 	return func(s State, now time.Time) ([]any, error) {
 		const op = errs.Op("cases.CloseMisfiled")
 		now = now.UTC()
-		if !s.Exists() {
-			return nil, notFound(op)
-		}
-		if err := requireTramitador(op, cmd.Actor); err != nil {
-			return nil, err
-		}
-		if err := requireOpen(op, s); err != nil {
+		if err := onOpenCase(op, s, cmd.Actor, requireTramitador); err != nil {
 			return nil, err
 		}
 		if s.Type != casia.ErrorIncidencia {
@@ -607,7 +574,7 @@ func (d *Decider) CloseDeOficio(cmd SystemCommand) commands.Decide[State] {
 		if !s.Exists() {
 			return nil, notFound(op)
 		}
-		if err := requireSystem(op, cmd.Actor); err != nil {
+		if err := requireSystem(op, s, cmd.Actor); err != nil {
 			return nil, err
 		}
 		if s.Status != PendienteInformacion || s.PendingRequest == nil {
@@ -650,13 +617,13 @@ func (d *Decider) CloseDeOficio(cmd SystemCommand) commands.Decide[State] {
 func (d *Decider) facts(s State, req InformationRequest, now time.Time) DesistimientoFacts {
 	province := DefaultProvinceCode
 	ccc, naf := s.ExtraData["ccc"], s.ExtraData["naf"]
-	if c, err := ident.ParseCCC(ccc); err == nil {
-		province, ccc = c.Province(), c.String()
-	} else if n, err := ident.ParseNSS(naf); err == nil {
-		province = n.Province()
+	c, cccErr := ident.ParseCCC(ccc)
+	n, nafErr := ident.ParseNSS(naf)
+	if nafErr == nil {
+		province, naf = n.Province(), n.String()
 	}
-	if n, err := ident.ParseNSS(naf); err == nil {
-		naf = n.String()
+	if cccErr == nil {
+		province, ccc = c.Province(), c.String()
 	}
 	name, _ := ident.ProvinceName(province)
 	just := ""
@@ -727,7 +694,7 @@ func (d *Decider) RejectNotification(cmd SystemCommand) commands.Decide[State] {
 		if !s.Exists() || s.Desistimiento == nil || s.Desistimiento.NotificationID == "" {
 			return nil, errs.E(op, errs.NotFound, "la notificación no existe")
 		}
-		if err := requireSystem(op, cmd.Actor); err != nil {
+		if err := requireSystem(op, s, cmd.Actor); err != nil {
 			return nil, err
 		}
 		n := s.Desistimiento
@@ -761,7 +728,7 @@ func (d *Decider) RecordEmailOutcome(cmd EmailOutcome) commands.Decide[State] {
 		if !s.Exists() {
 			return nil, notFound(op)
 		}
-		if err := requireSystem(op, cmd.Actor); err != nil {
+		if err := requireSystem(op, s, cmd.Actor); err != nil {
 			return nil, err
 		}
 		i := s.emailIndex(cmd.EmailID)

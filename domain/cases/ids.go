@@ -59,13 +59,17 @@ func VerificationCode(key []byte, caseID string, requestNo int, deadline time.Ti
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("redengine/desistimiento/v1\x00" + caseID + "\x00" + strconv.Itoa(requestNo) + "\x00" +
 		deadline.UTC().Format(time.RFC3339Nano)))
-	raw := codeEncoding.EncodeToString(m.Sum(nil)[:15])
+	return groupByFour(codeEncoding.EncodeToString(m.Sum(nil)[:15]))
+}
+
+// groupByFour inserts a hyphen after every four characters of s.
+func groupByFour(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(raw); i += 4 {
+	for i := 0; i < len(s); i += 4 {
 		if i > 0 {
 			b.WriteByte('-')
 		}
-		b.WriteString(raw[i:min(i+4, len(raw))])
+		b.WriteString(s[i:min(i+4, len(s))])
 	}
 	return b.String()
 }
@@ -80,13 +84,5 @@ func NormalizeCode(s string) string {
 			raw.WriteRune(r)
 		}
 	}
-	c := raw.String()
-	var b strings.Builder
-	for i := 0; i < len(c); i += 4 {
-		if i > 0 {
-			b.WriteByte('-')
-		}
-		b.WriteString(c[i:min(i+4, len(c))])
-	}
-	return b.String()
+	return groupByFour(raw.String())
 }
