@@ -50,6 +50,15 @@ func ValidateAppend(stream string, events []EventData) error {
 		if err != nil {
 			fields.Add(at+".metadata", "no se puede codificar")
 		}
+		// JSON turns invalid UTF-8 into U+FFFD, so such metadata would not
+		// hash the same once read back.
+		m := e.Metadata
+		for _, s := range []string{m.CorrelationID, m.CausationID, m.CommandID, m.Actor.ID, m.Actor.Role, m.Actor.Authorization} {
+			if !utf8.ValidString(s) {
+				fields.Add(at+".metadata", "no es UTF-8 válido")
+				break
+			}
+		}
 		if len(e.Data)+len(meta) > MaxEventSize {
 			fields.Add(at, fmt.Sprintf("el evento supera %d bytes", MaxEventSize))
 		}

@@ -783,6 +783,8 @@ func testBadInput(t *testing.T, h Harness) {
 	big := ev("Paso", 4)
 	big.Data = json.RawMessage(`"` + strings.Repeat("x", eventstore.MaxEventSize) + `"`)
 	noType := ev("", 5)
+	badMeta := ev("Paso", 8)
+	badMeta.Metadata.Actor.ID = "\xff\xfe"
 	cases := []struct {
 		name   string
 		stream string
@@ -798,6 +800,7 @@ func testBadInput(t *testing.T, h Harness) {
 		{"not json", p + "x", eventstore.Any, []eventstore.EventData{ev("Paso", 1), notJSON}},
 		{"too big", p + "x", eventstore.Any, []eventstore.EventData{ev("Paso", 1), big}},
 		{"no type", p + "x", eventstore.Any, []eventstore.EventData{noType}},
+		{"metadata not UTF-8", p + "x", eventstore.Any, []eventstore.EventData{badMeta}},
 		{"bad batch on existing stream", good, eventstore.Revision(0), []eventstore.EventData{ev("Paso", 1), notJSON}},
 	}
 	for _, c := range cases {
