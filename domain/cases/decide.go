@@ -500,7 +500,7 @@ func (d *Decider) ProvideInformation(cmd TextCommand) commands.Decide[State] {
 		if s.PendingRequest == nil {
 			return nil, precondition(op, "el caso no tiene ningún requerimiento de información pendiente")
 		}
-		if !now.Before(s.PendingRequest.Deadline) {
+		if calendar.Passed(now, s.PendingRequest.Deadline) {
 			return nil, precondition(op, fmt.Sprintf("el plazo para aportar la información terminó el %s", DateText(s.PendingRequest.LastDay)))
 		}
 		if err := checkMessage(op, cmd); err != nil {
@@ -581,7 +581,7 @@ func (d *Decider) CloseDeOficio(cmd SystemCommand) commands.Decide[State] {
 			return nil, precondition(op, fmt.Sprintf("el caso %s no espera información (está %s)", s.Number, s.Status.Label()))
 		}
 		req := *s.PendingRequest
-		if now.Before(req.Deadline) {
+		if !calendar.Passed(now, req.Deadline) {
 			return nil, precondition(op, fmt.Sprintf("el plazo del requerimiento no ha terminado: termina el %s", DateText(req.LastDay)))
 		}
 		closed := CaseClosedDeOficio{RequestNo: req.RequestNo, RequestedAt: req.RequestedAt, Deadline: req.Deadline, ClosedAt: now}
@@ -678,7 +678,7 @@ func (d *Decider) AccessNotification(actor eventstore.Actor) commands.Decide[Sta
 			return nil, precondition(op, fmt.Sprintf("la notificación se entendió rechazada el %s por no acceder a ella en %d días naturales (art. 43.2 de la Ley 39/2015)",
 				SpanishDate(n.RejectedAt), NotificationDays))
 		}
-		if !now.Before(n.RejectionDeadline) {
+		if calendar.Passed(now, n.RejectionDeadline) {
 			return nil, precondition(op, fmt.Sprintf("el plazo de %d días naturales para acceder a la notificación ha terminado; se entiende rechazada (art. 43.2 de la Ley 39/2015)", NotificationDays))
 		}
 		return []any{NotificationAccessed{NotificationID: n.NotificationID, By: actor, At: now}}, nil
@@ -701,7 +701,7 @@ func (d *Decider) RejectNotification(cmd SystemCommand) commands.Decide[State] {
 		if n.NotificationState != PuestaADisposicion {
 			return nil, precondition(op, fmt.Sprintf("la notificación ya está %s", notificationLabel(n.NotificationState)))
 		}
-		if now.Before(n.RejectionDeadline) {
+		if !calendar.Passed(now, n.RejectionDeadline) {
 			return nil, precondition(op, "el plazo para acceder a la notificación no ha terminado")
 		}
 		return []any{NotificationRejected{NotificationID: n.NotificationID, At: now}}, nil
