@@ -39,8 +39,13 @@ func (d Date) Valid() bool {
 	return d.Day <= daysIn(d.Year, d.Month)
 }
 
+var monthDays = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
 func daysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		return 29
+	}
+	return monthDays[m]
 }
 
 // Time returns d at midnight UTC; the zero time for the empty date.

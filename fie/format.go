@@ -150,8 +150,9 @@ func (fw *Writer) Benefit(b *Benefit) error {
 	return fw.err
 }
 
-// Record writes r as a company, worker and benefit, repeating the EMP and
-// TRA groups only when they change from the previous record.
+// Record writes r as a company, worker and benefit, opening new EMP and TRA
+// groups only when the CCC or NAF changes from prev (nil for the first
+// record): records must come grouped by CCC, then NAF.
 func (fw *Writer) Record(r *Record, prev *Record) error {
 	if prev == nil || prev.CCC != r.CCC || prev.Regimen != r.Regimen {
 		fw.Company(&Company{Regimen: r.Regimen, CCC: r.CCC, Name: r.CompanyName})

@@ -98,20 +98,36 @@ func (e *ParseError) Fields() errs.Fields {
 func Parse(r io.Reader) (*File, error) {
 	f := &File{}
 	p := newParser(r)
-	p.onCompany = func(c Company) { f.Companies = append(f.Companies, c) }
+	// Benefits of the current worker gather in a scratch slice and are
+	// copied once, sized, when the worker ends.
+	var scratch []Benefit
+	flush := func() {
+		if len(scratch) == 0 {
+			return
+		}
+		c := &f.Companies[len(f.Companies)-1]
+		w := &c.Workers[len(c.Workers)-1]
+		w.Benefits = append(make([]Benefit, 0, len(scratch)), scratch...)
+		clear(scratch)
+		scratch = scratch[:0]
+	}
+	p.onCompany = func(c Company) {
+		flush()
+		f.Companies = append(f.Companies, c)
+	}
 	p.onWorker = func(w Worker) {
+		flush()
 		c := &f.Companies[len(f.Companies)-1]
 		c.Workers = append(c.Workers, w)
 	}
 	p.onBenefit = func(_ *Company, _ *Worker, b Benefit) error {
-		c := &f.Companies[len(f.Companies)-1]
-		w := &c.Workers[len(c.Workers)-1]
-		w.Benefits = append(w.Benefits, b)
+		scratch = append(scratch, b)
 		return nil
 	}
 	if err := p.run(); err != nil {
 		return nil, err
 	}
+	flush()
 	f.Date = p.fileDate
 	return f, nil
 }
@@ -177,8 +193,7 @@ type parser struct {
 	line            string
 	runes           []rune
 	ascii           bool
-	reported        [4]string // spans already reported on this line
-	nReported       int
+	reported        []string // fields already reported on this line
 	callbackFailure error
 }
 
@@ -197,15 +212,12 @@ func (p *parser) fail(line int, seg, field, reason string) {
 
 // failSpan records a field error of the current line, once per field.
 func (p *parser) failSpan(sp span, reason string) {
-	for i := 0; i < p.nReported; i++ {
-		if p.reported[i] == sp.name {
+	for _, name := range p.reported {
+		if name == sp.name {
 			return
 		}
 	}
-	if p.nReported < len(p.reported) {
-		p.reported[p.nReported] = sp.name
-		p.nReported++
-	}
+	p.reported = append(p.reported, sp.name)
 	p.fail(p.lineNo, p.seg, sp.name, reason)
 }
 
@@ -288,7 +300,7 @@ func (p *parser) run() error {
 
 // line1 handles one line.
 func (p *parser) line1(raw []byte) {
-	p.nReported = 0
+	p.reported = p.reported[:0]
 	p.seg = ""
 	if len(raw) == 0 {
 		p.fail(p.lineNo, "", "", "línea vacía")
@@ -418,6 +430,7 @@ func (p *parser) structure(tag string, ok bool) {
 	case "ETI":
 		if p.lineNo != 1 {
 			p.fail(p.lineNo, tag, "", "ETI repetido o fuera de lugar: solo puede ser la primera línea")
+			p.sawETI = true
 			return
 		}
 		p.sawETI = true
@@ -432,7 +445,7 @@ func (p *parser) structure(tag string, ok bool) {
 		p.sawETF = true
 		if ok {
 			n := p.number(etfRows)
-			if p.nReported == 0 && n != int64(p.lineNo) {
+			if len(p.reported) == 0 && n != int64(p.lineNo) {
 				p.failSpan(etfRows, fmt.Sprintf("ETF declara %d líneas y el fichero tiene %d", n, p.lineNo))
 			}
 		}
@@ -446,7 +459,7 @@ func (p *parser) structure(tag string, ok bool) {
 			p.company.Regimen = p.get(empRegimen)
 			p.company.CCC = p.get(empCCC)
 			p.company.checkEMP(p.failSpan)
-			if first, dup := p.cccs[p.company.CCC]; dup && p.nReported == 0 {
+			if first, dup := p.cccs[p.company.CCC]; dup && len(p.reported) == 0 {
 				p.failSpan(empCCC, fmt.Sprintf("CCC %s repetido: la empresa ya empezó en la línea %d", p.company.CCC, first))
 			} else {
 				p.cccs[p.company.CCC] = p.lineNo
@@ -484,7 +497,7 @@ func (p *parser) structure(tag string, ok bool) {
 			p.worker.NAF = p.get(traNAF)
 			p.worker.IPF = p.text(traIPF)
 			p.worker.checkTRA(p.failSpan)
-			if first, dup := p.nafs[p.worker.NAF]; dup && p.nReported == 0 {
+			if first, dup := p.nafs[p.worker.NAF]; dup && len(p.reported) == 0 {
 				p.failSpan(traNAF, fmt.Sprintf("NAF %s repetido en la misma empresa: el trabajador ya apareció en la línea %d", p.worker.NAF, first))
 			} else {
 				p.nafs[p.worker.NAF] = p.lineNo
