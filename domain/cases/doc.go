@@ -1,7 +1,8 @@
 // Package cases is the CASIA case aggregate, pure: events, the state they
 // fold into (Evolve) and the decisions of every command (Decider), plus the
-// tiny CaseNumberSequence aggregate that hands out case numbers and the
-// mapping from events to scheduler deadlines (Deadlines).
+// tiny case number sequence aggregate (SequenceAggregate, ReserveNumber) that
+// hands out case numbers, and the mapping from events to scheduler deadlines
+// (Deadlines).
 //
 // Nothing here does I/O or reads a clock: each decision is a
 // commands.Decide[State], a function of the folded state and the time now
