@@ -67,7 +67,7 @@ type DocumentInput struct {
 }
 
 // OpenCase opens a case. CaseID comes from commands.DeriveID and Number from
-// the CaseNumberSequence (FormatNumber). Origin may be left empty: it is
+// the case number sequence (ReserveNumber, FormatNumber). Origin may be left empty: it is
 // then "autorizado" for an autorizado and "tgss" for a tramitador. Contact
 // is the autorización's contact email, used when the case has origin tgss.
 type OpenCase struct {
