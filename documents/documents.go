@@ -10,7 +10,7 @@
 //   - header on every page: "Tesorería General de la Seguridad Social —
 //     Dirección Provincial de …" and the issuing unit, over a rule;
 //   - the title, centred, and the reference lines in a framed box;
-//   - numbered-free sections, each a bold upper-case heading and justified
+//   - sections, each a bold upper-case heading and justified
 //     paragraphs;
 //   - place and date, then the signature block;
 //   - footer on every page: the verification code, where to verify it, and

@@ -11,8 +11,8 @@
 //	  "subcategorias": [{"name": "...", "types": ["consulta", ...], "unit": "...",
 //	  "requiredFields": [{"name": "...", "format": "ccc"}]}]}]}]}
 //
-// The package is pure: a *Catalogue is immutable once built and safe for
-// concurrent use.
+// The package is pure. A *Catalogue is safe for concurrent reads; treat a
+// shared one as read-only (Default returns a fresh copy on each call).
 package casia
 
 import (
