@@ -461,3 +461,50 @@ func TestDeadlines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAltaWindow: for any assignment instant, an alta at any later instant
+// with any Fecha Real is accepted exactly when the instant is before 00:00
+// (Madrid) of the fourth day after the assignment day and the Fecha Real
+// lies in the assignment day … + 3 days; the deadline is always a Madrid
+// midnight between 3 and 4 days (± the DST hour) after the assignment.
+func FuzzAltaWindow(f *testing.F) {
+	f.Add(int64(1625472000), int64(3*86400), int8(3)) // 2021-07-05 10:00 CEST
+	f.Add(int64(1616797800), int64(250000), int8(3))  // 2021-03-26 23:30 CET, DST change
+	f.Add(int64(1635501600), int64(4*86400), int8(0)) // 2021-10-29 12:00 CEST
+	f.Add(int64(1640883600), int64(-10), int8(-1))    // year end
+	f.Fuzz(func(t *testing.T, assignedUnix, offset int64, fechaDays int8) {
+		if assignedUnix < 0 || assignedUnix > 4102444800 || offset < 0 || offset > 10*86400 {
+			t.Skip()
+		}
+		loc := madrid(t)
+		assigned := time.Unix(assignedUnix, 0).In(loc)
+		now := assigned.Add(time.Duration(offset) * time.Second)
+		st := assignedOn(assigned)
+		deadline := st.AltaDeadline.In(loc)
+		if deadline.Hour() != 0 || deadline.Minute() != 0 || deadline.Second() != 0 {
+			t.Fatalf("deadline %v is not a Madrid midnight", deadline)
+		}
+		if d := deadline.Sub(assigned); d <= 3*24*time.Hour-time.Hour || d > 4*24*time.Hour+time.Hour {
+			t.Fatalf("deadline %v is %v after the assignment %v", deadline, d, assigned)
+		}
+		fecha := st.AssignmentDate.AddDays(int(fechaDays))
+		s := scenario.For(nss.Aggregate()).Given(requested(t)...).Given(st).At(now)
+		o := s.When(nss.RequestAlta(fecha, autorizado))
+		inTime := now.Before(deadline)
+		fechaOK := fechaDays >= 0 && fechaDays <= 3
+		switch {
+		case inTime && fechaOK:
+			if o.Err() != nil {
+				t.Fatalf("alta at %v with %v refused: %v", now, fecha, o.Err())
+			}
+		case !inTime:
+			o.ThenError(t, errs.Precondition)
+		default:
+			o.ThenErrorField(t, "fechaReal")
+		}
+		el := s.When(nss.Eliminate(system, principal))
+		if inTime != (el.Err() != nil) {
+			t.Fatalf("eliminate at %v (deadline %v): %v", now, deadline, el.Err())
+		}
+	})
+}
