@@ -153,10 +153,17 @@ func writeBook(f *excelize.File, records iter.Seq2[fie.Record, error], meta Meta
 		return 0, fail(err)
 	}
 	cols := columns
-	for i, c := range cols {
-		if err := sw.SetColWidth(i+1, i+1, c.Width); err != nil {
+	// One <col> range per run of equal widths: the stream writer scans
+	// these ranges for every cell it writes.
+	for start := 0; start < len(cols); {
+		end := start
+		for end+1 < len(cols) && cols[end+1].Width == cols[start].Width {
+			end++
+		}
+		if err := sw.SetColWidth(start+1, end+1, cols[start].Width); err != nil {
 			return 0, fail(err)
 		}
+		start = end + 1
 	}
 	if err := sw.SetPanes(&excelize.Panes{
 		Freeze: true, YSplit: 2, TopLeftCell: "A3", ActivePane: "bottomLeft",
@@ -195,12 +202,15 @@ func writeBook(f *excelize.File, records iter.Seq2[fie.Record, error], meta Meta
 	// Data rows.
 	n := 0
 	cells := make([]excelize.Cell, len(cols))
+	memo := make([]cache, len(cols))
+	var cur fie.Record // one copy for the whole export, not one per row
 	for rec, err := range records {
 		if err != nil {
 			return n, errs.E(op, "no se pudieron leer los registros del FIER", err)
 		}
+		cur = rec
 		for i := range cols {
-			cells[i] = cols[i].cell(&rec, &st)
+			cells[i] = cols[i].cell(&cur, &st, &memo[i])
 			if cells[i].Value == nil {
 				row[i] = nil
 			} else {
