@@ -444,20 +444,21 @@ func TestDuplicatePrecondition(t *testing.T) {
 
 func TestDeadlines(t *testing.T) {
 	assigned := assignedOn(at(t, 2021, 7, 5, 10, 0, 0))
-	c, ok := nss.Deadlines(assignmentID, assigned)
-	if !ok || !c.Set || c.Action != nss.ActionEliminate || !c.Due.Equal(time.Date(2021, 7, 8, 22, 0, 0, 0, time.UTC)) ||
-		c.Stream != "nssassignment-"+assignmentID || c.AggregateID != assignmentID || c.Key != nss.DeadlineKey(assignmentID) {
-		t.Errorf("NSSAssigned → %+v, %v", c, ok)
+	got := nss.Deadlines(assignmentID, assigned)
+	want := nss.DeadlineChange{Key: assignmentID + "/eliminate_nss", AssignmentID: assignmentID, Action: nss.ActionEliminate,
+		Due: assigned.AltaDeadline}
+	if len(got) != 1 || got[0] != want || !got[0].Due.Equal(time.Date(2021, 7, 8, 22, 0, 0, 0, time.UTC)) {
+		t.Errorf("NSSAssigned → %+v, want %+v", got, want)
 	}
 	for _, ev := range []any{nss.AltaRequested{}, nss.NSSEliminated{}, nss.AssignmentCancelled{}} {
-		c, ok := nss.Deadlines(assignmentID, ev)
-		if !ok || c.Set || c.Key != nss.DeadlineKey(assignmentID) {
-			t.Errorf("%T → %+v, %v; want a clear", ev, c, ok)
+		c := nss.Deadlines(assignmentID, ev)
+		if len(c) != 1 || !c[0].Clear || c[0].Key != nss.DeadlineKey(assignmentID) || c[0].Action != nss.ActionEliminate {
+			t.Errorf("%T → %+v; want a clear", ev, c)
 		}
 	}
-	for _, ev := range []any{nss.AltaConsolidated{}, nss.IdentityVerified{}, nss.AltaAnnulled{}} {
-		if _, ok := nss.Deadlines(assignmentID, ev); ok {
-			t.Errorf("%T changes the deadline", ev)
+	for _, ev := range []any{nss.AltaConsolidated{}, nss.IdentityVerified{}, nss.AltaAnnulled{}, nss.AssignmentRequested{}} {
+		if c := nss.Deadlines(assignmentID, ev); c != nil {
+			t.Errorf("%T changes the deadline: %+v", ev, c)
 		}
 	}
 }
