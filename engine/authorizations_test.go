@@ -1,0 +1,85 @@
+package engine_test
+
+import (
+	"net/http"
+	"testing"
+
+	"redengine/auth"
+	"redengine/config"
+	"redengine/engine/enginetest"
+	"redengine/eventstore"
+)
+
+func TestAuthorizationsEndToEnd(t *testing.T) {
+	e := enginetest.New(t)
+	admin := e.Token(auth.Admin, "root")
+	ana := e.Token(auth.Autorizado, "ana")
+	luis := e.Token(auth.Autorizado, "luis")
+
+	body := map[string]any{"number": "1234567", "usuarioPrincipal": "ana", "users": []string{"luis"}, "cccs": []string{"28123456742"}}
+	r := e.Do(enginetest.Request{Method: "POST", Path: "/v1/autorizaciones", Token: admin, Body: body,
+		Headers: map[string]string{"Idempotency-Key": "reg-1"}}).Want(t, http.StatusCreated)
+	pos := r.Header.Get("X-Position")
+	if pos == "" {
+		t.Fatal("no X-Position")
+	}
+	again := e.Do(enginetest.Request{Method: "POST", Path: "/v1/autorizaciones", Token: admin, Body: body,
+		Headers: map[string]string{"Idempotency-Key": "reg-1"}}).Want(t, http.StatusCreated)
+	if again.Header.Get("X-Position") != pos || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("repeat: position %s (first %s), replayed %q", again.Header.Get("X-Position"), pos, again.Header.Get("Idempotent-Replayed"))
+	}
+	e.Post(admin, "/v1/autorizaciones", body).Want(t, http.StatusConflict)
+	e.Post(ana, "/v1/autorizaciones", body).Want(t, http.StatusForbidden)
+	bad := e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "x-1", "cccs": []string{"28123456700"}}).Want(t, http.StatusBadRequest)
+	if n := len(bad.Map(t)["errors"].([]any)); n != 3 {
+		t.Errorf("want 3 field errors (number, usuarioPrincipal, cccs[0]), got %s", bad.Body)
+	}
+
+	e.Put(luis, "/v1/autorizaciones/1234567/contact", map[string]string{"email": "x@gestoria.es"}).Want(t, http.StatusForbidden)
+	c := e.Put(ana, "/v1/autorizaciones/1234567/contact", map[string]string{"email": "buzon@gestoria.es"}).Want(t, http.StatusOK).Map(t)
+	if c["contactEmail"] != "buzon@gestoria.es" {
+		t.Errorf("contact: %v", c)
+	}
+	e.Get(luis, "/v1/autorizaciones/1234567").Want(t, http.StatusOK)
+	e.Get(e.Token(auth.Autorizado, "eva"), "/v1/autorizaciones/1234567").Want(t, http.StatusForbidden)
+	e.Get(e.Token(auth.Autorizado, "luis", "999"), "/v1/autorizaciones/1234567").Want(t, http.StatusForbidden)
+
+	// The read model catches up; then /v1/me lists it.
+	if err := e.Projections.WaitFor(t.Context(), "autorizaciones", mustPos(t, pos)); err != nil {
+		t.Fatal(err)
+	}
+	var mine struct {
+		Items []struct{ Number string } `json:"items"`
+	}
+	e.Get(luis, "/v1/me/autorizaciones").Want(t, http.StatusOK).JSON(t, &mine)
+	if len(mine.Items) != 1 || mine.Items[0].Number != "1234567" {
+		t.Errorf("luis's autorizaciones: %+v", mine)
+	}
+	e.Get(e.Token(auth.Autorizado, "luis", "999"), "/v1/me/autorizaciones").Want(t, http.StatusOK).JSON(t, &mine)
+	if len(mine.Items) != 0 {
+		t.Errorf("a claim must narrow: %+v", mine)
+	}
+}
+
+func TestManualClock(t *testing.T) {
+	e := enginetest.New(t)
+	admin := e.Token(auth.Admin, "root")
+	r := e.Post(admin, "/v1/admin/clock", map[string]string{"now": "2026-12-01T10:00:00+01:00"}).Want(t, http.StatusOK).Map(t)
+	if r["now"] != "2026-12-01T09:00:00Z" {
+		t.Errorf("now %v", r["now"])
+	}
+	e.Post(admin, "/v1/admin/clock", map[string]string{"now": "2026-11-30T10:00:00Z"}).Want(t, http.StatusConflict)
+	e.Post(admin, "/v1/admin/scheduler/run", nil).Want(t, http.StatusOK)
+
+	sys := enginetest.New(t, func(c *config.Config) { c.Clock = "" })
+	sys.Post(sys.Token(auth.Admin, "root"), "/v1/admin/clock", map[string]string{"now": "2027-01-01T00:00:00Z"}).Want(t, http.StatusNotFound)
+}
+
+func mustPos(t *testing.T, s string) eventstore.Position {
+	t.Helper()
+	p, err := eventstore.ParsePosition(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

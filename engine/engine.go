@@ -1,0 +1,259 @@
+// Package engine wires the parts of redengine into one running process:
+// event store, command handlers, projections, scheduler, mailer and the HTTP
+// API. cmd/redengine calls it; end-to-end tests start it on loopback.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"database/sql"
+
+	"redengine/api"
+	"redengine/auth"
+	"redengine/clock"
+	"redengine/commands"
+	"redengine/config"
+	"redengine/docs"
+	"redengine/domain/authorizations"
+	"redengine/errs"
+	"redengine/eventstore"
+	"redengine/metrics"
+	"redengine/projections"
+	"redengine/readmodels"
+)
+
+// Engine is one running engine.
+type Engine struct {
+	Config  config.Config
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Store   eventstore.Store
+	Metrics *metrics.Metrics
+	Issuer  *auth.Issuer
+	API     *api.Server
+	// ReadDB is readmodels.db; Projections keeps it up to date.
+	ReadDB      *sql.DB
+	Projections *projections.Runner
+
+	closeOnce sync.Once
+}
+
+// Open builds an engine from its configuration. The caller must Close it.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Engine, error) {
+	const op = errs.Op("engine.Open")
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	clk, err := clock.Parse(cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
+	return OpenWith(ctx, cfg, clk, log)
+}
+
+// OpenWith is Open with a given clock (tests pass a *clock.Manual).
+func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) (*Engine, error) {
+	const op = errs.Op("engine.Open")
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{Config: cfg, Clock: clk, Log: log, Metrics: metrics.New()}
+	if cfg.JWTSecret != "" {
+		iss, err := auth.NewIssuer(cfg.JWTSecret, clk.Now)
+		if err != nil {
+			return nil, errs.E(op, err)
+		}
+		e.Issuer = iss
+	}
+	store, err := OpenStore(ctx, cfg, clk)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	e.Store = store
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		e.Close()
+		return nil, errs.E(op, errs.Unavailable, "no se puede crear el directorio de datos", err)
+	}
+	db, err := projections.OpenDB(ctx, cfg.ReadModelsPath())
+	if err != nil {
+		e.Close()
+		return nil, errs.E(op, err)
+	}
+	e.ReadDB = db
+	dir := &api.Directory{
+		Handler: commands.NewHandler(store, clk, authorizations.Aggregate(), e.conflictHook()),
+		DB:      e.ReadDB,
+	}
+	feats, err := e.features(dir)
+	if err != nil {
+		e.Close()
+		return nil, errs.E(op, err)
+	}
+	modules := []api.Module{
+		api.Audit{Store: store},
+		api.Authorizations{Dir: dir},
+	}
+	projs := []projections.Projection{readmodels.Authorizations{}}
+	for _, f := range feats {
+		if f.Module != nil {
+			modules = append(modules, f.Module)
+		}
+		projs = append(projs, f.Projections...)
+	}
+	if err := e.startProjections(ctx, projs); err != nil {
+		e.Close()
+		return nil, errs.E(op, err)
+	}
+	manual, _ := clk.(*clock.Manual)
+	modules = append(modules, api.Admin{Manual: manual, Clock: clk, Pass: e.pass})
+	e.API = api.New(api.Deps{
+		Config:  cfg,
+		Clock:   clk,
+		Issuer:  e.Issuer,
+		Log:     log,
+		Metrics: e.Metrics,
+		Ready:   e.ready,
+		OpenAPI: docs.OpenAPI,
+		Modules: modules,
+	})
+	return e, nil
+}
+
+// feature is what one capability (cases, NSS, FIE) adds to the engine.
+type feature struct {
+	Module      api.Module
+	Projections []projections.Projection
+}
+
+// features builds every capability's wiring (engine/<feature>.go).
+func (e *Engine) features(dir *api.Directory) ([]feature, error) {
+	var out []feature
+	for _, build := range []func(*api.Directory) (feature, error){e.casesFeature, e.nssFeature, e.fieFeature} {
+		f, err := build(dir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (e *Engine) startProjections(ctx context.Context, projs []projections.Projection) error {
+	r, err := projections.New(e.ReadDB, e.Store, projs, projections.Options{
+		Logger:      e.Log,
+		Clock:       e.Clock,
+		WaitTimeout: e.Config.WaitTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.Init(ctx); err != nil {
+		return err
+	}
+	e.Projections = r
+	return nil
+}
+
+func (e *Engine) conflictHook() commands.Option {
+	return commands.WithConflictHook(func(string, int) { e.Metrics.Append("conflict") })
+}
+
+// pass runs one scheduler pass as of now.
+func (e *Engine) pass(ctx context.Context, now time.Time) (api.PassReport, error) {
+	return api.PassReport{AsOf: now}, nil
+}
+
+func (e *Engine) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := e.Store.Head(ctx); err != nil {
+		return errs.E(errs.Op("engine.ready"), errs.Unavailable, "el almacén de eventos no responde", err)
+	}
+	return nil
+}
+
+// Listen opens the configured address.
+func (e *Engine) Listen() (net.Listener, error) {
+	l, err := net.Listen("tcp", e.Config.Addr)
+	if err != nil {
+		return nil, errs.E(errs.Op("engine.Listen"), errs.Unavailable, fmt.Sprintf("no se puede escuchar en %s", e.Config.Addr), err)
+	}
+	return l, nil
+}
+
+// Run serves on the configured address until ctx ends, then shuts down
+// gracefully: in-flight requests finish, background work stops, the store
+// closes. It writes a short banner to out.
+func (e *Engine) Run(ctx context.Context, out io.Writer) error {
+	l, err := e.Listen()
+	if err != nil {
+		return err
+	}
+	return e.Serve(ctx, l, out)
+}
+
+// Serve is Run on a given listener.
+func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error {
+	defer e.Close()
+	url := "http://" + l.Addr().String()
+	if e.Config.Demo {
+		if err := e.LoadDemo(ctx); err != nil {
+			return err
+		}
+	}
+	if out != nil {
+		fmt.Fprintf(out, "redengine listening on %s\n  OpenAPI: %s/openapi.yaml\n  data:    %s\n", url, url, e.Config.DataDir)
+		if e.Config.Demo {
+			e.PrintTokens(out, url)
+		}
+	}
+	e.Log.Info("serving", "addr", l.Addr().String())
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := e.Projections.Run(bg); err != nil && bg.Err() == nil {
+			e.Log.Error("projections stopped", "error", err.Error())
+		}
+	}()
+	defer func() {
+		stopBG()
+		wg.Wait()
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- e.API.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	e.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.API.Shutdown(sctx); err != nil {
+		e.Log.Warn("shutdown", "error", err.Error())
+	}
+	return <-errc
+}
+
+// Close releases the engine's resources.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		if e.ReadDB != nil {
+			e.ReadDB.Close()
+		}
+		if e.Store != nil {
+			err = e.Store.Close()
+		}
+	})
+	return err
+}

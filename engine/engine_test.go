@@ -1,0 +1,69 @@
+package engine_test
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"redengine/auth"
+	"redengine/docs"
+	"redengine/engine/enginetest"
+)
+
+// TestOpenAPICoversRoutes fails when a route of the server is missing from
+// docs/openapi.yaml, or documented without its security.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	e := enginetest.New(t)
+	doc, err := openapi3.NewLoader().LoadFromData(docs.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(t.Context()); err != nil {
+		t.Fatalf("docs/openapi.yaml is not valid OpenAPI: %v", err)
+	}
+	param := regexp.MustCompile(`:([A-Za-z]+)`)
+	for _, r := range e.API.Routes() {
+		path := param.ReplaceAllString(r.Path, "{$1}")
+		item := doc.Paths.Find(path)
+		if item == nil {
+			t.Errorf("%s %s is not in docs/openapi.yaml", r.Method, path)
+			continue
+		}
+		op := item.GetOperation(r.Method)
+		if op == nil {
+			t.Errorf("%s %s: method not in docs/openapi.yaml", r.Method, path)
+			continue
+		}
+		public := op.Security != nil && len(*op.Security) == 0
+		if public != r.Public() {
+			t.Errorf("%s %s: public=%v in the server, %v in docs/openapi.yaml", r.Method, path, r.Public(), public)
+		}
+		if !r.Public() {
+			var roles []string
+			for _, role := range r.Roles {
+				roles = append(roles, string(role))
+			}
+			if want := "Roles: " + strings.Join(roles, ", ") + "."; !strings.Contains(op.Description, want) {
+				t.Errorf("%s %s: description must state %q", r.Method, path, want)
+			}
+		}
+	}
+}
+
+func TestHealthReadyAudit(t *testing.T) {
+	e := enginetest.New(t)
+	e.Get("", "/healthz").Want(t, http.StatusOK)
+	e.Get("", "/readyz").Want(t, http.StatusOK)
+	e.Get("", "/openapi.yaml").Want(t, http.StatusOK)
+	aud := e.Token(auth.Auditor, "aud-1")
+	v := e.Get(aud, "/v1/audit/verify").Want(t, http.StatusOK).Map(t)
+	if v["ok"] != true {
+		t.Errorf("verify on an empty store: %v", v)
+	}
+	e.Get(aud, "/v1/audit/streams/nope-1").Want(t, http.StatusNotFound)
+	e.Get(e.Token(auth.Autorizado, "ana"), "/v1/audit/verify").Want(t, http.StatusForbidden)
+	e.Get("", "/v1/audit/verify").Want(t, http.StatusUnauthorized)
+}

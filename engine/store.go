@@ -1,0 +1,35 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"redengine/clock"
+	"redengine/config"
+	"redengine/errs"
+	"redengine/eventstore"
+	"redengine/eventstore/esdb"
+	"redengine/eventstore/sqlite"
+)
+
+// OpenStore opens the event store the configuration names: SQLite in the
+// data dir by default, EventStoreDB for an esdb:// connection string.
+func OpenStore(ctx context.Context, cfg config.Config, clk clock.Clock) (eventstore.Store, error) {
+	const op = errs.Op("engine.OpenStore")
+	if strings.HasPrefix(cfg.EventStore, "esdb") {
+		s, err := esdb.Open(ctx, cfg.EventStore)
+		if err != nil {
+			return nil, errs.E(op, err)
+		}
+		return s, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, errs.E(op, errs.Unavailable, "no se puede crear el directorio de datos", err)
+	}
+	s, err := sqlite.Open(ctx, cfg.EventsPath(), sqlite.WithClock(clk))
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	return s, nil
+}
