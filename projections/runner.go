@@ -322,14 +322,32 @@ func (r *Runner) loop(ctx context.Context, pr *proj) {
 	}
 }
 
-// consume subscribes from the checkpoint and applies batches until an error.
-// It reports whether it committed anything.
+// consume catches up from the checkpoint with full-page reads, then
+// subscribes and applies batches until an error. It reports whether it
+// committed anything.
 func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err error) {
 	cp, err := r.checkpoint(ctx, pr.name)
 	if err != nil {
 		return false, err
 	}
 	pr.set(cp)
+	// Catch up by reading full pages of the log: one transaction per page.
+	for {
+		evs, err := r.store.ReadAll(ctx, cp, r.opts.BatchSize)
+		if err != nil {
+			return progressed, errs.E(errs.Op("projections.Run"), err)
+		}
+		if len(evs) > 0 {
+			if cp, err = r.applyLive(ctx, pr, evs); err != nil {
+				return progressed, err
+			}
+			progressed = true
+		}
+		if len(evs) < r.opts.BatchSize {
+			break
+		}
+	}
+	// Then follow the log live.
 	sub, err := r.store.Subscribe(ctx, cp, eventstore.Filter{})
 	if err != nil {
 		return false, errs.E(errs.Op("projections.Run"), err)
