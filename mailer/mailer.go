@@ -33,6 +33,7 @@ import (
 	"redengine/commands"
 	"redengine/errs"
 	"redengine/eventstore"
+	"redengine/projections"
 )
 
 // MessageIDDomain is the right-hand side of every Message-ID the mailer sets.
@@ -142,23 +143,29 @@ type Options struct {
 	// Logger receives failures; it never gets addresses, subjects or bodies
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Claimer, when set, must grant each attempt before it is made: with
+	// several nodes on one event store, a StoreClaimer lets one node send
+	// each attempt. Nil: this mailer attempts every due email (one node).
+	Claimer Claimer
 	// OnAttempt, when set, is called after each attempt is recorded
 	// (metrics: sent/failed/final counters, send latency).
 	OnAttempt func(Attempt)
 }
 
 // DefaultMaxAttempts is the number of attempts before an email is given up:
-// with Backoff, about 3 days and 8 hours after the first.
+// with Backoff, the last comes about 3 days and 4 hours after the first.
 const DefaultMaxAttempts = 16
 
 // Pass is what one delivery pass did.
 type Pass struct {
-	Due      int // emails found due (and not waiting for a pending record)
-	Sent     int // accepted by the server and recorded as sent
-	Failed   int // failed and recorded (including Final)
-	Final    int // failed for the last time
-	Recorded int // outcomes recorded (including ones left from earlier passes)
-	Pending  int // outcomes not yet recorded (the recorder failed), retried next pass
+	Due       int // emails found due (and not waiting for a pending record)
+	Held      int // due, but claimed by another node (or the claim failed)
+	Attempted int // handed to the Sender
+	Sent      int // accepted by the server and recorded as sent
+	Failed    int // failed and recorded (including Final)
+	Final     int // failed for the last time
+	Recorded  int // outcomes recorded (including ones left from earlier passes)
+	Pending   int // outcomes not yet recorded (the recorder failed), retried next pass
 }
 
 // Mailer is the delivery loop. It is safe for concurrent use; passes are
@@ -248,7 +255,7 @@ func (m *Mailer) Run(ctx context.Context) error {
 		if err != nil {
 			m.log.Warn("mailer pass failed; retrying", "error", redact(err.Error()))
 		}
-		if err == nil && p.Due >= m.opts.BatchSize {
+		if err == nil && p.Attempted >= m.opts.BatchSize {
 			continue
 		}
 		select {
@@ -293,7 +300,7 @@ func (m *Mailer) watch(ctx context.Context) {
 // checkpoint reads the outbox projection's checkpoint.
 func (m *Mailer) checkpoint(ctx context.Context) (eventstore.Position, error) {
 	var s string
-	if err := m.db.QueryRowContext(ctx, `SELECT position FROM projection_checkpoints WHERE name = ?`, ProjectionName).Scan(&s); err != nil {
+	if err := m.db.QueryRowContext(ctx, `SELECT position FROM `+projections.CheckpointTable+` WHERE name = ?`, ProjectionName).Scan(&s); err != nil {
 		return eventstore.Position{}, err
 	}
 	return eventstore.ParsePosition(s)
@@ -309,8 +316,9 @@ func (m *Mailer) Tick(ctx context.Context) (Pass, error) { return m.DeliverDue(c
 //  2. wait until the outbox reflects every outcome this mailer recorded, so
 //     nothing already recorded is attempted again;
 //  3. for each email in state requested whose next attempt is due (at or
-//     before now), oldest first, up to BatchSize: send it, then record the
-//     outcome (final when it was the last attempt);
+//     before now), oldest first, up to BatchSize attempts: claim the attempt
+//     (when there is a Claimer), send it, then record the outcome (final
+//     when it was the last attempt);
 //  4. wait until the outbox reflects what this pass recorded.
 //
 // Tests drive the mailer with it and a manual clock.
@@ -339,10 +347,22 @@ func (m *Mailer) DeliverDue(ctx context.Context, now time.Time) (Pass, error) {
 		if _, waiting := m.pending[d.emailID]; waiting || m.stuck[d.emailID] {
 			continue
 		}
-		if p.Due == m.opts.BatchSize {
+		if p.Attempted == m.opts.BatchSize {
 			break
 		}
 		p.Due++
+		if m.opts.Claimer != nil {
+			ok, err := m.opts.Claimer.Claim(ctx, d.emailID, d.attempts+1, now)
+			if err != nil {
+				m.log.Warn("claiming an email attempt failed; retrying next pass", "email_id", d.emailID,
+					"attempt", d.attempts+1, "error", redact(err.Error()))
+			}
+			if err != nil || !ok {
+				p.Held++
+				continue
+			}
+		}
+		p.Attempted++
 		u := m.attempt(ctx, d, now)
 		if err := m.record(ctx, u, &p); err != nil {
 			m.pending[d.emailID] = u

@@ -473,3 +473,104 @@ func (s *switchSender) Send(ctx context.Context, m mailer.Message) error {
 	s.mu.Unlock()
 	return x.Send(ctx, m)
 }
+
+// With claims, two nodes racing over the same emails hand each to SMTP once.
+func TestTwoNodesWithClaimsSendOnce(t *testing.T) {
+	needMailpit(t)
+	e := newEnv(t)
+	const n = 12
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = e.request("k1", e.addr("claims"), "Asunto", "Cuerpo")
+	}
+	e.sync()
+	sender := counting(e.smtpSender(e.smtp))
+	nodes := []*mailer.Mailer{
+		e.newMailer(sender, e.recorder(), mailer.Options{Claimer: mailer.NewStoreClaimer(e.store, "node-a", 0)}),
+		e.newMailer(sender, e.recorder(), mailer.Options{Claimer: mailer.NewStoreClaimer(e.store, "node-b", 0)}),
+	}
+	passes := make([]mailer.Pass, len(nodes))
+	var wg sync.WaitGroup
+	for i, m := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := m.Tick(e.ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			passes[i] = p
+		}()
+	}
+	wg.Wait()
+	if got := passes[0].Attempted + passes[1].Attempted; got != n {
+		t.Fatalf("passes %+v: %d attempts for %d emails", passes, got, n)
+	}
+	for _, id := range ids {
+		if sender.count(id) != 1 || len(e.byMessageID(id)) != 1 || e.email(id).State != mailer.StateSent {
+			t.Fatalf("%s: sent %d times, Mailpit holds %d, %+v", id, sender.count(id), len(e.byMessageID(id)), e.email(id))
+		}
+	}
+	t.Logf("node a: %+v; node b: %+v", passes[0], passes[1])
+}
+
+// A node that dies holding a claim delays the email by the lease; then
+// another node sends it. The same node, restarted, reclaims at once.
+func TestClaimLease(t *testing.T) {
+	e := newEnv(t)
+	const lease = 2 * time.Minute
+	a := mailer.NewStoreClaimer(e.store, "node-a", lease)
+	b := mailer.NewStoreClaimer(e.store, "node-b", lease)
+	id := uuid.NewString()
+	now := e.clock.Now()
+	claim := func(c *mailer.StoreClaimer, attempt int, at time.Time) bool {
+		t.Helper()
+		ok, err := c.Claim(e.ctx, id, attempt, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim(a, 1, now) {
+		t.Fatal("the first claim failed")
+	}
+	if claim(b, 1, now.Add(lease-time.Second)) {
+		t.Fatal("b claimed an attempt a holds")
+	}
+	if !claim(a, 1, now.Add(time.Second)) {
+		t.Fatal("a, restarted, could not reclaim its own attempt")
+	}
+	if !claim(b, 1, now.Add(time.Second+lease)) {
+		t.Fatal("b could not claim after the lease")
+	}
+	if claim(a, 1, now.Add(time.Second+lease)) {
+		t.Fatal("a claimed an attempt b holds")
+	}
+	if !claim(a, 2, now.Add(time.Second+lease)) {
+		t.Fatal("a could not claim the next attempt")
+	}
+	if claim(b, 1, now.Add(time.Hour)) {
+		t.Fatal("b claimed an attempt older than the last claimed")
+	}
+
+	// Through the mailer: a dead node's claim holds the email for the lease.
+	mid := e.request("l1", e.addr("lease"), "Asunto", "Cuerpo")
+	e.sync()
+	if ok, err := a.Claim(e.ctx, mid, 1, e.clock.Now()); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	sender := counting(mailer.Sender(senderFunc(func(context.Context, mailer.Message) error { return nil })))
+	m := e.newMailer(sender, e.recorder(), mailer.Options{Claimer: b})
+	if p := e.pass(m); p.Held != 1 || p.Attempted != 0 {
+		t.Fatalf("pass while a holds the claim = %+v", p)
+	}
+	e.clock.Advance(lease)
+	if p := e.pass(m); p.Attempted != 1 || p.Sent != 1 {
+		t.Fatalf("pass after the lease = %+v", p)
+	}
+	wantTrail(t, e.trail("l1"), "EmailRequested", "EmailSent#1")
+}
+
+type senderFunc func(context.Context, mailer.Message) error
+
+func (f senderFunc) Send(ctx context.Context, m mailer.Message) error { return f(ctx, m) }
