@@ -1,0 +1,249 @@
+package fiecompany
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"redengine/commands"
+	"redengine/errs"
+	"redengine/eventstore"
+	"redengine/fie"
+)
+
+// MaxRecordsPerAppend bounds one append to a company stream: a record is
+// well under 1 KiB of JSON, so an append stays under about 0.5 MiB.
+const MaxRecordsPerAppend = 500
+
+// DefaultParallel is how many company streams an import writes at once;
+// concurrent appends share the event store's group commits.
+const DefaultParallel = 8
+
+// Ingester puts FIE records on their company streams through the command
+// pipeline.
+type Ingester struct {
+	Companies *commands.Handler[State]
+	Imports   *commands.Handler[ImportState]
+	// Parallel is how many companies are written concurrently (default
+	// DefaultParallel).
+	Parallel int
+}
+
+// Counts are the companies, workers and benefit records of a batch.
+type Counts struct {
+	Companies int `json:"companies"`
+	Workers   int `json:"workers"`
+	Records   int `json:"records"`
+}
+
+// ImportResult is the outcome of a file import.
+type ImportResult struct {
+	Hash     string
+	FileDate fie.Date
+	Counts
+	// Duplicate is true when the same file had been imported before; the
+	// counts, position and time are those of the first import.
+	Duplicate  bool
+	Position   eventstore.Position // of the FicheroFIEImportado event, after every record of the file
+	ImportedAt time.Time
+}
+
+// ImportFile imports a whole FIE 2.0 file: a file already imported (same
+// SHA-256) is not stored again and its first import is returned with
+// Duplicate set; a malformed file is refused whole with a *fie.ParseError
+// and nothing is stored; otherwise every record becomes an event on its
+// company stream and, last, the import is recorded on
+// fieimport-<hash>. meta's command ID is ignored: the IDs derive from the
+// file's hash, so an import interrupted halfway and sent again completes
+// without writing any record twice.
+func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.Meta) (ImportResult, error) {
+	const op = errs.Op("fiecompany.ImportFile")
+	hash := fie.HashBytes(body)
+	prior, err := in.Imports.Load(ctx, hash)
+	if err != nil {
+		return ImportResult{}, errs.E(op, err)
+	}
+	if prior.State.Imported {
+		return importResult(prior.State, prior.Position, true), nil
+	}
+	f, err := fie.Parse(bytes.NewReader(body))
+	if err != nil {
+		return ImportResult{}, err
+	}
+	batches := groupFile(f)
+	obs := Observation{Source: SourceFile, FileHash: hash, FileDate: f.Date}
+	base := commands.IDFromKey("fie import", hash)
+	if _, err := in.write(ctx, base, meta, obs, batches); err != nil {
+		return ImportResult{}, errs.E(op, err)
+	}
+	c, w, r := f.Counts()
+	meta.CommandID = base
+	res, err := in.Imports.Handle(ctx, hash, meta, RecordImport(FileImported{
+		Hash: hash, FileDate: f.Date, Bytes: len(body), Companies: c, Workers: w, Records: r,
+	}))
+	if err != nil {
+		return ImportResult{}, errs.E(op, err)
+	}
+	// A concurrent import of the same file may have recorded it first:
+	// either way the file is stored once and res.State is the record.
+	return importResult(res.State, res.Position, res.Duplicate || len(res.Events) == 0), nil
+}
+
+func importResult(s ImportState, pos eventstore.Position, dup bool) ImportResult {
+	return ImportResult{Hash: s.File.Hash, FileDate: s.File.FileDate, Duplicate: dup, Position: pos, ImportedAt: s.ImportedAt,
+		Counts: Counts{Companies: s.File.Companies, Workers: s.File.Workers, Records: s.File.Records}}
+}
+
+// ReceiveResult is the outcome of ReceiveRecords.
+type ReceiveResult struct {
+	Counts
+	Duplicate bool                // the command had been handled before; nothing was appended
+	Position  eventstore.Position // the highest position written
+}
+
+// ReceiveRecords puts records given as JSON on their company streams. The
+// records must be valid (see fie.Record.Validate). meta.CommandID (from an
+// Idempotency-Key) makes the whole call idempotent: each company append
+// derives its command ID from it.
+func (in *Ingester) ReceiveRecords(ctx context.Context, records []fie.Record, meta commands.Meta) (ReceiveResult, error) {
+	const op = errs.Op("fiecompany.ReceiveRecords")
+	if meta.CommandID == uuid.Nil {
+		meta.CommandID = commands.NewCommandID()
+	}
+	batches := groupRecords(records)
+	out, err := in.write(ctx, meta.CommandID, meta, Observation{Source: SourceAPI}, batches)
+	if err != nil {
+		return ReceiveResult{}, errs.E(op, err)
+	}
+	out.Counts = countRecords(records)
+	return out, nil
+}
+
+// companyBatch is the records of one company, in order.
+type companyBatch struct {
+	id      string
+	records []fie.Record
+}
+
+func groupFile(f *fie.File) []companyBatch {
+	idx := map[string]int{}
+	var out []companyBatch
+	for ci := range f.Companies {
+		c := &f.Companies[ci]
+		id := CompanyID(c.Regimen, c.CCC)
+		i, ok := idx[id]
+		if !ok {
+			i = len(out)
+			idx[id] = i
+			out = append(out, companyBatch{id: id})
+		}
+		for wi := range c.Workers {
+			w := &c.Workers[wi]
+			for bi := range w.Benefits {
+				out[i].records = append(out[i].records, fie.NewRecord(c, w, &w.Benefits[bi]))
+			}
+		}
+	}
+	return out
+}
+
+func groupRecords(records []fie.Record) []companyBatch {
+	idx := map[string]int{}
+	var out []companyBatch
+	for _, r := range records {
+		id := CompanyID(r.Regimen, r.CCC)
+		i, ok := idx[id]
+		if !ok {
+			i = len(out)
+			idx[id] = i
+			out = append(out, companyBatch{id: id})
+		}
+		out[i].records = append(out[i].records, r)
+	}
+	return out
+}
+
+func countRecords(records []fie.Record) Counts {
+	companies := map[string]bool{}
+	workers := map[[2]string]bool{}
+	for _, r := range records {
+		companies[CompanyID(r.Regimen, r.CCC)] = true
+		workers[[2]string{r.CCC, r.NAF}] = true
+	}
+	return Counts{Companies: len(companies), Workers: len(workers), Records: len(records)}
+}
+
+// write appends the batches, companies in parallel and each company's
+// records in chunks of MaxRecordsPerAppend, each chunk a command whose ID
+// derives from base, the company and the chunk's index.
+func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, batches []companyBatch) (ReceiveResult, error) {
+	par := in.Parallel
+	if par <= 0 {
+		par = DefaultParallel
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		out   = ReceiveResult{Duplicate: true}
+		first error
+		wg    sync.WaitGroup
+		work  = make(chan *companyBatch)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	for range min(par, len(batches)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				for start, chunk := 0, 0; start < len(b.records); start, chunk = start+MaxRecordsPerAppend, chunk+1 {
+					end := min(start+MaxRecordsPerAppend, len(b.records))
+					m := meta
+					m.CommandID = uuid.NewSHA1(base, []byte(b.id+"#"+strconv.Itoa(chunk)))
+					res, err := in.Companies.Handle(ctx, b.id, m, Receive(b.id, obs, b.records[start:end]))
+					if err != nil {
+						fail(err)
+						break
+					}
+					mu.Lock()
+					if out.Position.Less(res.Position) {
+						out.Position = res.Position
+					}
+					out.Duplicate = out.Duplicate && res.Duplicate
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range batches {
+		select {
+		case work <- &batches[i]:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if first != nil {
+		return ReceiveResult{}, first
+	}
+	if err := ctx.Err(); err != nil {
+		return ReceiveResult{}, errs.E(errs.Unavailable, err)
+	}
+	if len(batches) == 0 {
+		out.Duplicate = false
+	}
+	return out, nil
+}
