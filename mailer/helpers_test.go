@@ -119,8 +119,6 @@ func recordOutcome(o mailer.Outcome) commands.Decide[mailState] {
 	}
 }
 
-var system = eventstore.Actor{ID: "mailer", Role: "system"}
-
 // env is a real event store, a real read-model database with the outbox
 // projection running, and the test aggregate's command handler.
 type env struct {
@@ -190,12 +188,7 @@ func needMailpit(t *testing.T) {
 // recorder records outcomes in the test aggregate's streams, the way the
 // engine wires the real aggregates.
 func (e *env) recorder() mailer.Recorder {
-	return mailer.ByCategory{testCategory: mailer.RecorderFunc(
-		func(ctx context.Context, stream string, o mailer.Outcome) (eventstore.Position, error) {
-			id := strings.TrimPrefix(stream, testCategory+"-")
-			res, err := e.handler.Handle(ctx, id, commands.Meta{CommandID: o.CommandID(), Actor: system}, recordOutcome(o))
-			return res.Position, err
-		})}
+	return mailer.ByCategory{testCategory: mailer.CommandRecorder(e.handler, recordOutcome)}
 }
 
 // request appends an EmailRequested to stream mailtest-<aggID> and returns

@@ -152,6 +152,14 @@ type Options struct {
 	OnAttempt func(Attempt)
 }
 
+// recordTimeout bounds recording one outcome after a send.
+const recordTimeout = 10 * time.Second
+
+// minPassGap is the least time between two passes that the outbox's
+// progress triggers, so a busy log (every committed batch moves the
+// checkpoint) does not turn into a query per batch.
+const minPassGap = 100 * time.Millisecond
+
 // DefaultMaxAttempts is the number of attempts before an email is given up:
 // with Backoff, the last comes about 3 days and 4 hours after the first.
 const DefaultMaxAttempts = 16
@@ -261,6 +269,11 @@ func (m *Mailer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-time.After(minPassGap):
+		}
+		select {
+		case <-ctx.Done():
+			return nil
 		case <-m.wake:
 		case <-tick.C:
 		}
@@ -364,7 +377,18 @@ func (m *Mailer) DeliverDue(ctx context.Context, now time.Time) (Pass, error) {
 		}
 		p.Attempted++
 		u := m.attempt(ctx, d, now)
-		if err := m.record(ctx, u, &p); err != nil {
+		if !u.outcome.Sent && ctx.Err() != nil {
+			// Shutting down: the failure is ours, not the server's; the
+			// email stays due and costs no attempt.
+			p.Attempted--
+			break
+		}
+		// A message the server accepted is recorded even if ctx ends now
+		// (graceful shutdown), within a bound.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		err := m.record(rctx, u, &p)
+		cancel()
+		if err != nil {
 			m.pending[d.emailID] = u
 		}
 	}
@@ -422,7 +446,9 @@ func (m *Mailer) attempt(ctx context.Context, d dueEmail, now time.Time) unrecor
 	o := Outcome{EmailID: d.emailID, Attempt: n, Sent: err == nil}
 	if err != nil {
 		o.Error = describe(err)
-		o.Final = n >= m.opts.MaxAttempts
+		// An invalid message (a malformed address) fails the same way every
+		// time: it is given up at once.
+		o.Final = n >= m.opts.MaxAttempts || errs.Is(errs.Invalid, err)
 		m.log.Warn("email delivery failed", "email_id", d.emailID, "template", d.template, "attempt", n,
 			"final", o.Final, "error", o.Error)
 	}

@@ -574,3 +574,39 @@ func TestClaimLease(t *testing.T) {
 type senderFunc func(context.Context, mailer.Message) error
 
 func (f senderFunc) Send(ctx context.Context, m mailer.Message) error { return f(ctx, m) }
+
+// A malformed address fails the same way every time: given up at once.
+func TestInvalidAddressIsFinalAtOnce(t *testing.T) {
+	e := newEnv(t)
+	id := e.request("m1", "no es una dirección", "Asunto", "Cuerpo")
+	e.sync()
+	m := e.newMailer(e.smtpSender(closedAddr(t)), e.recorder(), mailer.Options{})
+	if p := e.pass(m); p.Final != 1 {
+		t.Fatalf("pass = %+v", p)
+	}
+	wantTrail(t, e.trail("m1"), "EmailRequested", "EmailFailed#1(final)")
+	if got := e.email(id); got.State != mailer.StateFailed {
+		t.Fatalf("%+v", got)
+	}
+}
+
+// Shutting down in the middle of a send records no failure: the email stays
+// due and keeps its attempts.
+func TestShutdownCostsNoAttempt(t *testing.T) {
+	e := newEnv(t)
+	id := e.request("n1", e.addr("x"), "Asunto", "Cuerpo")
+	e.sync()
+	ctx, cancel := context.WithCancel(e.ctx)
+	m := e.newMailer(senderFunc(func(context.Context, mailer.Message) error {
+		cancel()
+		return context.Canceled
+	}), e.recorder(), mailer.Options{})
+	p, _ := m.Tick(ctx)
+	if p.Attempted != 0 || p.Recorded != 0 {
+		t.Fatalf("pass = %+v", p)
+	}
+	wantTrail(t, e.trail("n1"), "EmailRequested")
+	if got := e.email(id); got.State != mailer.StateRequested || got.Attempts != 0 {
+		t.Fatalf("%+v", got)
+	}
+}
