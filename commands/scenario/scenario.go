@@ -36,9 +36,15 @@ var DefaultNow = time.Date(2021, 7, 2, 9, 0, 0, 0, time.UTC)
 // so a common Given can be shared by subtests.
 type Scenario[S any] struct {
 	agg   commands.Aggregate[S]
-	given []any
+	given []given
 	now   time.Time
 	actor eventstore.Actor
+}
+
+// given is a history event and, when set, the instant it occurred.
+type given struct {
+	event any
+	at    time.Time
 }
 
 // For starts a scenario for an aggregate with an empty history.
@@ -46,14 +52,25 @@ func For[S any](agg commands.Aggregate[S]) Scenario[S] {
 	return Scenario[S]{agg: agg, now: DefaultNow}
 }
 
-// Given appends domain events to the history.
+// Given appends domain events to the history. Their OccurredAt is the
+// scenario's instant (At) unless GivenAt says otherwise.
 func (s Scenario[S]) Given(events ...any) Scenario[S] {
-	s.given = append(append([]any(nil), s.given...), events...)
+	return s.GivenAt(time.Time{}, events...)
+}
+
+// GivenAt appends domain events that occurred at the instant at, for an
+// Evolve that reads the metadata's OccurredAt.
+func (s Scenario[S]) GivenAt(at time.Time, events ...any) Scenario[S] {
+	g := append([]given(nil), s.given...)
+	for _, e := range events {
+		g = append(g, given{event: e, at: at})
+	}
+	s.given = g
 	return s
 }
 
 // At sets the instant the decision sees as now (also the OccurredAt of the
-// given events).
+// events given without an instant, and of the decided events in ThenState).
 func (s Scenario[S]) At(now time.Time) Scenario[S] {
 	s.now = now
 	return s
@@ -85,11 +102,16 @@ func (s Scenario[S]) initial() S {
 }
 
 // fold evolves st with events, numbering revisions from rev.
-func (s Scenario[S]) fold(events []any, st S, rev uint64) (S, uint64, error) {
-	for i, ev := range events {
+func (s Scenario[S]) fold(events []given, st S, rev uint64) (S, uint64, error) {
+	for i, g := range events {
+		ev := g.event
 		dec, name, err := roundTrip(s.agg.Codec, ev)
 		if err != nil {
 			return st, rev, fmt.Errorf("event %d (%T): %w", i, ev, err)
+		}
+		at := g.at
+		if at.IsZero() {
+			at = s.now
 		}
 		st = s.agg.Evolve(st, commands.Event{
 			Data:     dec,
@@ -97,7 +119,7 @@ func (s Scenario[S]) fold(events []any, st S, rev uint64) (S, uint64, error) {
 			ID:       uuid.NewSHA1(commands.Namespace, fmt.Appendf(nil, "scenario-%d", rev)),
 			Revision: rev,
 			Position: eventstore.Position{Commit: rev + 1, Prepare: rev + 1},
-			Metadata: eventstore.Metadata{CommandID: "scenario", Actor: s.actor, OccurredAt: s.now},
+			Metadata: eventstore.Metadata{CommandID: "scenario", Actor: s.actor, OccurredAt: at},
 		})
 		rev++
 	}
@@ -218,7 +240,11 @@ func (o *Outcome[S]) ThenState(t testing.TB, check func(t testing.TB, state S)) 
 	if o.err != nil {
 		t.Fatalf("decision failed (kind %s): %v", errs.KindOf(o.err), o.err)
 	}
-	st, _, err := o.s.fold(o.events, o.before, o.rev)
+	decided := make([]given, len(o.events))
+	for i, e := range o.events {
+		decided[i] = given{event: e}
+	}
+	st, _, err := o.s.fold(decided, o.before, o.rev)
 	if err != nil {
 		t.Fatalf("decided %v", err)
 	}

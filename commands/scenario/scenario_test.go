@@ -22,6 +22,7 @@ type Locked struct {
 type door struct {
 	Open, Locked bool
 	Changes      int
+	LastAt       time.Time
 }
 
 var doorAgg = commands.Aggregate[door]{
@@ -41,6 +42,7 @@ var doorAgg = commands.Aggregate[door]{
 			d.Locked = true
 		}
 		d.Changes++
+		d.LastAt = e.Metadata.OccurredAt
 		return d
 	},
 }
@@ -83,6 +85,13 @@ func TestScenario(t *testing.T) {
 	opened.Given(Closed{}, Locked{By: "ana"}).When(openDoor).ThenError(t, errs.Precondition)
 	if st := opened.Given(Closed{}).State(t); st.Open || st.Changes != 2 {
 		t.Fatalf("state %+v", st)
+	}
+	earlier := now.Add(-48 * time.Hour)
+	if st := s.GivenAt(earlier, Opened{}).Given(Closed{}).State(t); !st.LastAt.Equal(now) {
+		t.Fatalf("given without an instant occurred at %v", st.LastAt)
+	}
+	if st := s.Given(Opened{}).GivenAt(earlier, Closed{}).State(t); !st.LastAt.Equal(earlier) {
+		t.Fatalf("GivenAt occurred at %v", st.LastAt)
 	}
 	// Given does not change the scenario it is called on.
 	if st := opened.State(t); !st.Open || st.Changes != 1 {
