@@ -140,11 +140,35 @@ func Parse(r io.Reader) (*File, error) {
 // received (stage it, or write it in one transaction). An error from fn
 // stops parsing and is returned as is.
 func ParseRecords(r io.Reader, fn func(Record) error) error {
+	_, err := ParseStream(r, fn)
+	return err
+}
+
+// Summary describes a parsed file: its ETI date and how many companies
+// (EMP groups), workers (TRA groups) and benefit records it holds.
+type Summary struct {
+	Date      Date `json:"date"`
+	Companies int  `json:"companies"`
+	Workers   int  `json:"workers"`
+	Records   int  `json:"records"`
+}
+
+// ParseStream is ParseRecords that also returns the file's Summary (valid
+// only when the error is nil).
+func ParseStream(r io.Reader, fn func(Record) error) (Summary, error) {
 	p := newParser(r)
+	var s Summary
+	p.onCompany = func(Company) { s.Companies++ }
+	p.onWorker = func(Worker) { s.Workers++ }
 	p.onBenefit = func(c *Company, w *Worker, b Benefit) error {
+		s.Records++
 		return fn(NewRecord(c, w, &b))
 	}
-	return p.run()
+	if err := p.run(); err != nil {
+		return Summary{}, err
+	}
+	s.Date = p.fileDate
+	return s, nil
 }
 
 // Hash returns the hex SHA-256 of everything r yields: the identity of a

@@ -354,6 +354,10 @@ func TestParseRecordsStreamsTheSameRecords(t *testing.T) {
 	if want := f.Records(); !reflect.DeepEqual(got, want) || len(got) != 60 {
 		t.Fatalf("streamed %d records, parsed %d; equal=%v", len(got), len(want), reflect.DeepEqual(got, want))
 	}
+	sum, err := fie.ParseStream(bytes.NewReader(buf.Bytes()), func(fie.Record) error { return nil })
+	if c, w, r := f.Counts(); err != nil || sum != (fie.Summary{Date: f.Date, Companies: c, Workers: w, Records: r}) {
+		t.Fatalf("summary %+v, %v", sum, err)
+	}
 
 	// A callback error stops the parse and comes back as is.
 	stop := errors.New("stop")
