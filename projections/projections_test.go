@@ -188,6 +188,9 @@ func TestCatchUpThenLive(t *testing.T) {
 	if err := r.WaitFor(ctx, "counts", head); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.Run(ctx); !errs.Is(errs.Conflict, err) {
+		t.Fatalf("a second Run: %v", err)
+	}
 	if rows, n := sum(t, db, "counts_streams"); rows != 7 || n != 1234 {
 		t.Fatalf("after catch-up: %d streams, %d events", rows, n)
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"redengine/clock"
@@ -57,6 +58,8 @@ type Runner struct {
 
 	initMu sync.Mutex
 	inited bool
+
+	started atomic.Bool
 }
 
 // proj is a projection and what the runner knows of it.
@@ -269,9 +272,14 @@ func createTable(ctx context.Context, tx *sql.Tx, t Table, name string) error {
 // events in batches (each batch and its checkpoint in one transaction), and
 // on any failure logs it, waits (exponential backoff, so a poison event does
 // not spin) and starts again from the checkpoint. Run returns nil when ctx
-// ends, or Init's error.
+// ends, or Init's error. A Runner runs once: a second Run is an
+// errs.Conflict error.
 func (r *Runner) Run(ctx context.Context) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return errs.E(errs.Op("projections.Run"), errs.Conflict, "las proyecciones ya están en marcha")
+	}
 	if err := r.Init(ctx); err != nil {
+		r.started.Store(false)
 		return err
 	}
 	var wg sync.WaitGroup
