@@ -280,6 +280,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	if err := r.Init(ctx); err != nil {
 		r.started.Store(false)
+		if ctx.Err() != nil {
+			return nil // shut down before starting
+		}
 		return err
 	}
 	var wg sync.WaitGroup
