@@ -27,6 +27,9 @@ import (
 	"redengine/metrics"
 	"redengine/projections"
 	"redengine/readmodels"
+	"redengine/scheduler"
+
+	"github.com/google/uuid"
 )
 
 // Engine is one running engine.
@@ -41,8 +44,12 @@ type Engine struct {
 	// ReadDB is readmodels.db; Projections keeps it up to date.
 	ReadDB      *sql.DB
 	Projections *projections.Runner
+	Scheduler   *scheduler.Scheduler
 
-	closeOnce sync.Once
+	closeOnce  sync.Once
+	secretOnce sync.Once
+	master     []byte
+	masterErr  error
 }
 
 // Open builds an engine from its configuration. The caller must Close it.
@@ -101,16 +108,47 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		api.Authorizations{Dir: dir},
 	}
 	projs := []projections.Projection{readmodels.Authorizations{}}
+	var mappers []scheduler.Mapper
+	var prefixes []string
+	actions := map[string]scheduler.Dispatcher{}
 	for _, f := range feats {
 		if f.Module != nil {
 			modules = append(modules, f.Module)
 		}
 		projs = append(projs, f.Projections...)
+		if f.Deadlines != nil {
+			mappers = append(mappers, f.Deadlines)
+			prefixes = append(prefixes, f.DeadlineStreams...)
+		}
+		for name, d := range f.Actions {
+			if _, dup := actions[name]; dup {
+				e.Close()
+				return nil, errs.E(op, errs.Internal, "acción de plazo repetida: "+name)
+			}
+			actions[name] = d
+		}
 	}
+	deadlines := scheduler.NewDeadlines(composeMappers(mappers), eventstore.Filter{StreamPrefixes: prefixes})
+	projs = append(projs, deadlines)
 	if err := e.startProjections(ctx, projs); err != nil {
 		e.Close()
 		return nil, errs.E(op, err)
 	}
+	e.Scheduler = scheduler.New(scheduler.Config{
+		DB:          e.ReadDB,
+		Store:       store,
+		Projections: e.Projections,
+		Deadlines:   deadlines,
+		Dispatch:    dispatchByAction(actions),
+		Logger:      log,
+		OnPass: func(r scheduler.Report, err error) {
+			outcome := "ok"
+			if err != nil || r.Failed > 0 {
+				outcome = "failed"
+			}
+			e.Metrics.Pass(outcome)
+		},
+	})
 	manual, _ := clk.(*clock.Manual)
 	modules = append(modules, api.Admin{Manual: manual, Clock: clk, Pass: e.pass})
 	e.API = api.New(api.Deps{
@@ -130,6 +168,12 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 type feature struct {
 	Module      api.Module
 	Projections []projections.Projection
+	// Deadlines maps the feature's events to deadline changes (nil: none);
+	// DeadlineStreams are the stream prefixes it reads.
+	Deadlines       scheduler.Mapper
+	DeadlineStreams []string
+	// Actions handles the feature's due deadlines, by action name.
+	Actions map[string]scheduler.Dispatcher
 }
 
 // features builds every capability's wiring (engine/<feature>.go).
@@ -167,7 +211,39 @@ func (e *Engine) conflictHook() commands.Option {
 
 // pass runs one scheduler pass as of now.
 func (e *Engine) pass(ctx context.Context, now time.Time) (api.PassReport, error) {
-	return api.PassReport{AsOf: now}, nil
+	rep, err := e.Scheduler.Due(ctx, now)
+	out := api.PassReport{AsOf: rep.AsOf.UTC(), Considered: rep.Considered, Acted: rep.Acted, AlreadyDone: rep.AlreadyDone, Failed: rep.Failed}
+	for _, f := range rep.Failures {
+		e.Log.Warn("deadline failed", "deadline", f.Deadline.ID, "action", f.Deadline.Action, "error", f.Err.Error())
+	}
+	return out, err
+}
+
+// composeMappers runs every feature's mapper on an event; each ignores the
+// events of other features.
+func composeMappers(ms []scheduler.Mapper) scheduler.Mapper {
+	return func(ev eventstore.Event) ([]scheduler.Change, error) {
+		var out []scheduler.Change
+		for _, m := range ms {
+			cs, err := m(ev)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cs...)
+		}
+		return out, nil
+	}
+}
+
+// dispatchByAction routes a due deadline to its feature's dispatcher.
+func dispatchByAction(actions map[string]scheduler.Dispatcher) scheduler.Dispatcher {
+	return func(ctx context.Context, d scheduler.Deadline, id uuid.UUID) (scheduler.Outcome, error) {
+		fn, ok := actions[d.Action]
+		if !ok {
+			return 0, errs.E(errs.Op("engine.dispatch"), errs.Internal, "acción de plazo desconocida: "+d.Action)
+		}
+		return fn(ctx, d, id)
+	}
 }
 
 func (e *Engine) ready(ctx context.Context) error {
@@ -222,6 +298,14 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 		defer wg.Done()
 		if err := e.Projections.Run(bg); err != nil && bg.Err() == nil {
 			e.Log.Error("projections stopped", "error", err.Error())
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := scheduler.NewTicker(e.Scheduler, e.Clock, e.Log)
+		if err := t.Run(bg); err != nil && bg.Err() == nil {
+			e.Log.Error("scheduler ticker stopped", "error", err.Error())
 		}
 	}()
 	defer func() {
