@@ -34,11 +34,30 @@ const (
 // DateFormat is the number format of date cells.
 const DateFormat = "dd/mm/yyyy"
 
+// ContentType is the media type of the workbook, for the download response.
+const ContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 // Meta describes the query the workbook answers. Every field is optional.
 type Meta struct {
 	CCC         string
 	From, To    fie.Date
 	GeneratedAt time.Time // when the download was generated (from the injected clock)
+}
+
+// FileName suggests a download name: FIER_<CCC>_<from>_<to>.xlsx, with the
+// parts that are set (dates as yyyyMMdd).
+func (m Meta) FileName() string {
+	name := "FIER"
+	if m.CCC != "" {
+		name += "_" + m.CCC
+	}
+	if !m.From.IsZero() {
+		name += "_" + m.From.FIE()
+	}
+	if !m.To.IsZero() {
+		name += "_" + m.To.FIE()
+	}
+	return name + ".xlsx"
 }
 
 // Slice adapts a slice of records to the iterator WriteFIER takes.

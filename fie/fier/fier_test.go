@@ -288,3 +288,13 @@ func TestManualListsEveryColumn(t *testing.T) {
 		}
 	}
 }
+
+func TestFileName(t *testing.T) {
+	m := fier.Meta{CCC: "28123456742", From: fie.D(2021, 3, 1), To: fie.D(2021, 3, 17)}
+	if got := m.FileName(); got != "FIER_28123456742_20210301_20210317.xlsx" {
+		t.Fatal(got)
+	}
+	if got := (fier.Meta{}).FileName(); got != "FIER.xlsx" {
+		t.Fatal(got)
+	}
+}
