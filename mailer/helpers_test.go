@@ -132,6 +132,8 @@ type env struct {
 	smtp    string // Mailpit's SMTP address
 	mailpit string // Mailpit's HTTP API
 	run     string // unique per test, in addresses
+
+	stopRunner func()
 }
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -149,30 +151,47 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := projections.New(db, store, []projections.Projection{mailer.NewOutbox()}, projections.Options{Clock: clk, WaitTimeout: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runner.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		runner.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		db.Close()
-		store.Close()
-	})
-	return &env{
-		t: t, ctx: ctx, clock: clk, store: store, db: db, runner: runner,
+	e := &env{
+		t: t, ctx: ctx, clock: clk, store: store, db: db,
 		handler: commands.NewHandler(store, clk, testAggregate()),
 		smtp:    os.Getenv("REDENGINE_TEST_SMTP"), mailpit: strings.TrimRight(os.Getenv("REDENGINE_TEST_MAILPIT"), "/"),
 		run: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "-" + uuid.NewString()[:8],
+	}
+	e.stopRunner = e.startRunner()
+	t.Cleanup(func() {
+		e.stopRunner()
+		cancel()
+		db.Close()
+		store.Close()
+	})
+	return e
+}
+
+// startRunner starts a new projection runner (as a process start would) and
+// runs it until the returned stop is called.
+func (e *env) startRunner() (stop func()) {
+	e.t.Helper()
+	runner, err := projections.New(e.db, e.store, []projections.Projection{mailer.NewOutbox()},
+		projections.Options{Clock: e.clock, WaitTimeout: 20 * time.Second})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := runner.Init(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.runner = runner
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runner.Run(ctx)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
 	}
 }
 

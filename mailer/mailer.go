@@ -143,6 +143,11 @@ type Options struct {
 	// Logger receives failures; it never gets addresses, subjects or bodies
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Head, when set, returns the position of the end of the log (the
+	// store's Head). The first pass then waits until the outbox has caught
+	// up with the log as it was at start, so that after a restart nothing
+	// is sent again whose outcome is in the log but not yet in the outbox.
+	Head func(context.Context) (eventstore.Position, error)
 	// Claimer, when set, must grant each attempt before it is made: with
 	// several nodes on one event store, a StoreClaimer lets one node send
 	// each attempt. Nil: this mailer attempts every due email (one node).
@@ -190,7 +195,8 @@ type Mailer struct {
 	wake chan struct{}
 
 	passMu  sync.Mutex
-	lastPos eventstore.Position   // the latest position we recorded
+	started bool                  // the first pass has read the head
+	lastPos eventstore.Position   // the outbox must reach it before a pass
 	pending map[string]unrecorded // email ID → outcome sent to the recorder in vain
 	stuck   map[string]bool       // email IDs whose outcome the recorder refuses for good
 }
@@ -326,7 +332,8 @@ func (m *Mailer) Tick(ctx context.Context) (Pass, error) { return m.DeliverDue(c
 //
 //  1. record the outcomes an earlier pass could not record (without sending
 //     again);
-//  2. wait until the outbox reflects every outcome this mailer recorded, so
+//  2. wait until the outbox reflects every outcome this mailer recorded (and,
+//     on the first pass with Options.Head, the whole log as it was then), so
 //     nothing already recorded is attempted again;
 //  3. for each email in state requested whose next attempt is due (at or
 //     before now), oldest first, up to BatchSize attempts: claim the attempt
@@ -340,6 +347,16 @@ func (m *Mailer) DeliverDue(ctx context.Context, now time.Time) (Pass, error) {
 	m.passMu.Lock()
 	defer m.passMu.Unlock()
 	var p Pass
+	if !m.started && m.opts.Head != nil {
+		head, err := m.opts.Head(ctx)
+		if err != nil {
+			return p, errs.E(op, err)
+		}
+		if m.lastPos.Less(head) {
+			m.lastPos = head
+		}
+	}
+	m.started = true
 	for id, u := range m.pending {
 		if err := m.record(ctx, u, &p); err != nil {
 			continue

@@ -610,3 +610,31 @@ func TestShutdownCostsNoAttempt(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// After a restart the read model may be behind the log (it is not synced on
+// every commit). With Options.Head the first pass waits for it to catch up,
+// so an email whose EmailSent is in the log is not sent again.
+func TestFirstPassWaitsForTheOutboxToCatchUp(t *testing.T) {
+	e := newEnv(t)
+	id := e.request("o1", e.addr("x"), "Asunto", "Cuerpo")
+	e.sync()
+	e.stopRunner()
+	// Sent and recorded by the previous life of the engine; the outbox has
+	// not applied the record.
+	if _, err := e.recorder().Record(e.ctx, testCategory+"-o1", mailer.Outcome{EmailID: id, Attempt: 1, Sent: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.email(id); got.State != mailer.StateRequested {
+		t.Fatalf("the outbox is not behind: %+v", got)
+	}
+	// The restart: a new runner starts catching up, a new mailer starts.
+	defer e.startRunner()()
+	sender := counting(senderFunc(func(context.Context, mailer.Message) error { return nil }))
+	m := e.newMailer(sender, e.recorder(), mailer.Options{Head: e.store.Head})
+	if p := e.pass(m); p.Due != 0 || sender.count(id) != 0 {
+		t.Fatalf("pass = %+v, sends %d", p, sender.count(id))
+	}
+	if got := e.email(id); got.State != mailer.StateSent {
+		t.Fatalf("%+v", got)
+	}
+}
