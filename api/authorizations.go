@@ -116,7 +116,8 @@ func nonNilStrings(s []string) []string {
 
 // Authorizations serves the Autorización RED routes.
 type Authorizations struct {
-	Dir *Directory
+	Dir  *Directory
+	Wait Waiter
 }
 
 // Routes of the module.
@@ -196,6 +197,9 @@ func (a Authorizations) setContact(c echo.Context) error {
 }
 
 func (a Authorizations) mine(c echo.Context) error {
+	if err := awaitMinPosition(c, a.Wait, "autorizaciones"); err != nil {
+		return err
+	}
 	p, _ := principalOf(c)
 	all, err := readmodels.AuthorizationsOf(c.Request().Context(), a.Dir.DB, p.Subject)
 	if err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -89,3 +90,26 @@ func retryAfter(c echo.Context, d time.Duration) {
 
 // created answers 201 with a JSON body.
 func created(c echo.Context, v any) error { return c.JSON(http.StatusCreated, v) }
+
+// Waiter waits until a projection has applied the log up to a position;
+// *projections.Runner is one.
+type Waiter interface {
+	WaitFor(ctx context.Context, name string, pos eventstore.Position) error
+}
+
+// awaitMinPosition makes a query read its own write: when the request has
+// minPosition, it waits (bounded by the waiter's timeout) until projection
+// has reached it; past the bound the answer is 503 with Retry-After.
+func awaitMinPosition(c echo.Context, w Waiter, projection string) error {
+	pos, err := minPosition(c)
+	if err != nil || pos.IsZero() {
+		return err
+	}
+	if err := w.WaitFor(c.Request().Context(), projection, pos); err != nil {
+		if errs.Is(errs.Unavailable, err) {
+			retryAfter(c, time.Second)
+		}
+		return err
+	}
+	return nil
+}

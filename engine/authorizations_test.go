@@ -3,6 +3,7 @@ package engine_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"redengine/auth"
 	"redengine/config"
@@ -36,7 +37,8 @@ func TestAuthorizationsEndToEnd(t *testing.T) {
 	}
 
 	e.Put(luis, "/v1/autorizaciones/1234567/contact", map[string]string{"email": "x@gestoria.es"}).Want(t, http.StatusForbidden)
-	c := e.Put(ana, "/v1/autorizaciones/1234567/contact", map[string]string{"email": "buzon@gestoria.es"}).Want(t, http.StatusOK).Map(t)
+	cr := e.Put(ana, "/v1/autorizaciones/1234567/contact", map[string]string{"email": "buzon@gestoria.es"}).Want(t, http.StatusOK)
+	c, c2pos := cr.Map(t), cr.Header.Get("X-Position")
 	if c["contactEmail"] != "buzon@gestoria.es" {
 		t.Errorf("contact: %v", c)
 	}
@@ -44,14 +46,11 @@ func TestAuthorizationsEndToEnd(t *testing.T) {
 	e.Get(e.Token(auth.Autorizado, "eva"), "/v1/autorizaciones/1234567").Want(t, http.StatusForbidden)
 	e.Get(e.Token(auth.Autorizado, "luis", "999"), "/v1/autorizaciones/1234567").Want(t, http.StatusForbidden)
 
-	// The read model catches up; then /v1/me lists it.
-	if err := e.Projections.WaitFor(t.Context(), "autorizaciones", mustPos(t, pos)); err != nil {
-		t.Fatal(err)
-	}
+	// Read-your-writes: with minPosition the query waits for the read model.
 	var mine struct {
 		Items []struct{ Number string } `json:"items"`
 	}
-	e.Get(luis, "/v1/me/autorizaciones").Want(t, http.StatusOK).JSON(t, &mine)
+	e.Get(luis, "/v1/me/autorizaciones?minPosition="+c2pos).Want(t, http.StatusOK).JSON(t, &mine)
 	if len(mine.Items) != 1 || mine.Items[0].Number != "1234567" {
 		t.Errorf("luis's autorizaciones: %+v", mine)
 	}
@@ -59,6 +58,15 @@ func TestAuthorizationsEndToEnd(t *testing.T) {
 	if len(mine.Items) != 0 {
 		t.Errorf("a claim must narrow: %+v", mine)
 	}
+}
+
+func TestMinPositionTimesOut(t *testing.T) {
+	e := enginetest.New(t, func(c *config.Config) { c.WaitTimeout = 50 * time.Millisecond })
+	r := e.Get(e.Token(auth.Autorizado, "ana"), "/v1/me/autorizaciones?minPosition=999999").Want(t, http.StatusServiceUnavailable)
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	e.Get(e.Token(auth.Autorizado, "ana"), "/v1/me/autorizaciones?minPosition=abc").Want(t, http.StatusBadRequest)
 }
 
 func TestManualClock(t *testing.T) {

@@ -105,7 +105,6 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	}
 	modules := []api.Module{
 		api.Audit{Store: store},
-		api.Authorizations{Dir: dir},
 	}
 	projs := []projections.Projection{readmodels.Authorizations{}}
 	var mappers []scheduler.Mapper
@@ -150,7 +149,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		},
 	})
 	manual, _ := clk.(*clock.Manual)
-	modules = append(modules, api.Admin{Manual: manual, Clock: clk, Pass: e.pass})
+	modules = append(modules, api.Authorizations{Dir: dir, Wait: e.Projections}, api.Admin{Manual: manual, Clock: clk, Pass: e.pass})
 	e.API = api.New(api.Deps{
 		Config:  cfg,
 		Clock:   clk,
