@@ -218,6 +218,23 @@ func (e *Engine) pass(ctx context.Context, now time.Time) (api.PassReport, error
 	return out, err
 }
 
+// RunPass runs one scheduler pass as of now outside the server (the CLI):
+// it runs the projections until the pass is done, so the deadlines model
+// has caught up with the log before the pass reads it.
+func (e *Engine) RunPass(ctx context.Context, now time.Time) (api.PassReport, error) {
+	bg, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.Projections.Run(bg)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	return e.pass(ctx, now)
+}
+
 // composeMappers runs every feature's mapper on an event; each ignores the
 // events of other features.
 func composeMappers(ms []scheduler.Mapper) scheduler.Mapper {

@@ -66,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmdErr = verify(ctx, cfg, stdout)
 	case "projections":
 		cmdErr = projectionsCmd(ctx, cfg, log, args[1:], stdout)
+	case "scheduler":
+		cmdErr = schedulerCmd(ctx, cfg, log, args[1:], stdout)
 	default:
 		fmt.Fprintf(stderr, "redengine: unknown command %q\n\n%s", args[0], usage)
 		return 2

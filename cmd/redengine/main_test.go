@@ -82,3 +82,19 @@ func TestTokenCommand(t *testing.T) {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
 }
+
+func TestSchedulerRunByHand(t *testing.T) {
+	t.Setenv("REDENGINE_DATA_DIR", t.TempDir())
+	code, out, errOut := runCLI(t, "scheduler", "run", "--as-of", "2020-01-01T00:00:00Z")
+	if code != 0 || !strings.Contains(out, "pass as of 2020-01-01T00:00:00Z") {
+		t.Fatalf("code %d out %q err %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "scheduler", "run", "--as-of", time.Now().Add(time.Hour).Format(time.RFC3339))
+	if code == 0 || !strings.Contains(errOut, "futuro") {
+		t.Fatalf("a pass in the future with the system clock must be refused: code %d err %q", code, errOut)
+	}
+	t.Setenv("REDENGINE_CLOCK", "manual:2030-01-01T00:00:00Z")
+	if code, _, errOut := runCLI(t, "scheduler", "run", "--as-of", "2031-01-01T00:00:00Z"); code != 0 {
+		t.Fatalf("with a manual clock any instant is accepted: code %d err %q", code, errOut)
+	}
+}
