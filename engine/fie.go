@@ -2,12 +2,16 @@ package engine
 
 import (
 	"context"
+	"io"
 	"path/filepath"
 
 	"redengine/api"
 	"redengine/commands"
 	"redengine/domain/fiecompany"
+	"redengine/errs"
 	"redengine/eventstore"
+	"redengine/fie"
+	"redengine/fie/fier"
 	"redengine/projections"
 	"redengine/readmodels"
 )
@@ -21,6 +25,9 @@ func (e *Engine) FIEIngester() *fiecompany.Ingester {
 	return &fiecompany.Ingester{
 		Companies: commands.NewHandler(e.Store, e.Clock, fiecompany.Aggregate(), e.conflictHook()),
 		Imports:   commands.NewHandler(e.Store, e.Clock, fiecompany.ImportAggregate(), e.conflictHook()),
+		Store:     e.Store,
+		Clock:     e.Clock,
+		Parallel:  16,
 	}
 }
 
@@ -41,4 +48,61 @@ func (e *Engine) fieFeature(dir *api.Directory) (feature, error) {
 		},
 	}
 	return feature{Module: mod, Projections: []projections.Projection{readmodels.NewFIE()}}, nil
+}
+
+// CatchUpFIE brings the FIE read model up to the log's head, running the
+// projections until it is there (for the command line, which does not serve).
+// It keeps waiting while ctx lasts.
+func (e *Engine) CatchUpFIE(ctx context.Context) error {
+	head, err := e.Store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := e.Projections.Run(runCtx); err != nil && runCtx.Err() == nil {
+			e.Log.Error("projections stopped", "error", err.Error())
+		}
+	}()
+	defer func() { stop(); <-done }()
+	for {
+		err := e.Projections.WaitFor(ctx, readmodels.FIEName, head)
+		if err == nil || ctx.Err() != nil || !errs.Is(errs.Unavailable, err) {
+			return err
+		}
+	}
+}
+
+// ExportFIER writes the FIER workbook of ccc for the processes received
+// between from and to (both included) to w, with no policy limit, from the
+// read model as it is (call CatchUpFIE first). progress, when not nil, is
+// called every 1,000 rows and at the end with the rows written and the total.
+// It returns the number of rows; none is errs.NotFound.
+func (e *Engine) ExportFIER(ctx context.Context, ccc string, from, to fie.Date, w io.Writer, progress func(done, total int)) (int, error) {
+	total, err := readmodels.FIECount(ctx, e.ReadDB, ccc, from, to)
+	if err != nil {
+		return 0, err
+	}
+	if err := (fiecompany.Policy{}).CheckCount(total); err != nil {
+		return 0, err
+	}
+	rows := readmodels.FIERecordsOnly(readmodels.FIERecords(ctx, e.ReadDB, ccc, from, to, 0))
+	if progress != nil {
+		inner := rows
+		rows = func(yield func(fie.Record, error) bool) {
+			n := 0
+			for r, err := range inner {
+				if !yield(r, err) {
+					return
+				}
+				if n++; n%1000 == 0 {
+					progress(n, total)
+				}
+			}
+			progress(n, total)
+		}
+	}
+	return fier.WriteFIER(w, rows, fier.Meta{CCC: ccc, From: from, To: to, GeneratedAt: e.Clock.Now()})
 }

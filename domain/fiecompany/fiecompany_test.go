@@ -170,7 +170,7 @@ func TestGenerateGivenWhenThen(t *testing.T) {
 }
 
 // ingester opens a real SQLite store in a temporary directory.
-func ingester(t *testing.T) (*fiecompany.Ingester, eventstore.Store) {
+func ingester(t testing.TB) (*fiecompany.Ingester, eventstore.Store) {
 	t.Helper()
 	clk := clock.NewManual(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	s, err := sqlite.Open(t.Context(), t.TempDir()+"/events.db", sqlite.WithClock(clk))
@@ -181,6 +181,8 @@ func ingester(t *testing.T) (*fiecompany.Ingester, eventstore.Store) {
 	return &fiecompany.Ingester{
 		Companies: commands.NewHandler(s, clk, fiecompany.Aggregate()),
 		Imports:   commands.NewHandler(s, clk, fiecompany.ImportAggregate()),
+		Store:     s,
+		Clock:     clk,
 		Parallel:  3,
 	}, s
 }
@@ -267,7 +269,7 @@ func TestImportFileResumesAndRacesSafely(t *testing.T) {
 	// An interrupted import: the store fails after two company appends.
 	failing := &failAfter{Store: s, left: 2}
 	broken := *in
-	broken.Companies = commands.NewHandler(failing, clock.System{}, fiecompany.Aggregate())
+	broken.Store = failing
 	broken.Parallel = 1
 	if _, err := broken.ImportFile(t.Context(), buf.Bytes(), commands.Meta{}); err == nil {
 		t.Fatal("the failing store did not fail")

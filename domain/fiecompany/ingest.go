@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"redengine/clock"
 	"redengine/commands"
 	"redengine/errs"
 	"redengine/eventstore"
@@ -25,9 +26,25 @@ const DefaultParallel = 8
 
 // Ingester puts FIE records on their company streams through the command
 // pipeline.
+//
+// Records of a file are appended to their company streams directly, with
+// the expected revision Any, rather than through Handler.Handle: the
+// decision (Receive) depends on the records alone, never on what the stream
+// holds (observations published by the INSS are facts, and every one is
+// kept), so folding the company's whole history on each import, and reading
+// back what was just written, would only cost time that grows with the
+// company's history. The rails are the pipeline's all the same: the same
+// decision, the same metadata, event IDs derived from a command ID
+// (commands.EventID), so a chunk appended again after an interrupted import
+// is recognised by the store and written once. JSON records go through
+// Handler.Handle, where a repeated Idempotency-Key must be reported.
 type Ingester struct {
 	Companies *commands.Handler[State]
 	Imports   *commands.Handler[ImportState]
+	// Store and Clock serve the direct appends of file imports; when nil,
+	// files go through Companies.Handle too.
+	Store eventstore.Store
+	Clock clock.Clock
 	// Parallel is how many companies are written concurrently (default
 	// DefaultParallel).
 	Parallel int
@@ -77,7 +94,11 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 	batches := groupFile(f)
 	obs := Observation{Source: SourceFile, FileHash: hash, FileDate: f.Date}
 	base := commands.IDFromKey("fie import", hash)
-	if _, err := in.write(ctx, base, meta, obs, batches); err != nil {
+	put := in.appendChunk
+	if in.Store == nil || in.Clock == nil {
+		put = in.handleChunk
+	}
+	if _, err := in.write(ctx, base, meta, obs, batches, put); err != nil {
 		return ImportResult{}, errs.E(op, err)
 	}
 	c, w, r := f.Counts()
@@ -115,7 +136,7 @@ func (in *Ingester) ReceiveRecords(ctx context.Context, records []fie.Record, me
 		meta.CommandID = commands.NewCommandID()
 	}
 	batches := groupRecords(records)
-	out, err := in.write(ctx, meta.CommandID, meta, Observation{Source: SourceAPI}, batches)
+	out, err := in.write(ctx, meta.CommandID, meta, Observation{Source: SourceAPI}, batches, in.handleChunk)
 	if err != nil {
 		return ReceiveResult{}, errs.E(op, err)
 	}
@@ -180,7 +201,7 @@ func countRecords(records []fie.Record) Counts {
 // write appends the batches, companies in parallel and each company's
 // records in chunks of MaxRecordsPerAppend, each chunk a command whose ID
 // derives from base, the company and the chunk's index.
-func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, batches []companyBatch) (ReceiveResult, error) {
+func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, batches []companyBatch, put chunkFunc) (ReceiveResult, error) {
 	par := in.Parallel
 	if par <= 0 {
 		par = DefaultParallel
@@ -211,7 +232,7 @@ func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Met
 					end := min(start+MaxRecordsPerAppend, len(b.records))
 					m := meta
 					m.CommandID = uuid.NewSHA1(base, []byte(b.id+"#"+strconv.Itoa(chunk)))
-					res, err := in.Companies.Handle(ctx, b.id, m, Receive(b.id, obs, b.records[start:end]))
+					res, err := put(ctx, b.id, m, Receive(b.id, obs, b.records[start:end]))
 					if err != nil {
 						fail(err)
 						break
@@ -246,4 +267,53 @@ feed:
 		out.Duplicate = false
 	}
 	return out, nil
+}
+
+// chunkFunc writes one chunk of a company's records as one command.
+type chunkFunc func(ctx context.Context, id string, meta commands.Meta, decide commands.Decide[State]) (chunkResult, error)
+
+type chunkResult struct {
+	Position  eventstore.Position
+	Duplicate bool
+}
+
+// handleChunk runs the chunk through the command pipeline.
+func (in *Ingester) handleChunk(ctx context.Context, id string, meta commands.Meta, decide commands.Decide[State]) (chunkResult, error) {
+	res, err := in.Companies.Handle(ctx, id, meta, decide)
+	return chunkResult{Position: res.Position, Duplicate: res.Duplicate}, err
+}
+
+// appendChunk decides the chunk and appends its events with the expected
+// revision Any (see Ingester).
+func (in *Ingester) appendChunk(ctx context.Context, id string, meta commands.Meta, decide commands.Decide[State]) (chunkResult, error) {
+	const op = errs.Op("fiecompany.append")
+	agg := in.Companies.Aggregate()
+	now := in.Clock.Now()
+	evs, err := decide(State{}, now)
+	if err != nil || len(evs) == 0 {
+		return chunkResult{}, err
+	}
+	cmd := meta.CommandID.String()
+	md := eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: cmd,
+		Actor: meta.Actor, OccurredAt: now}
+	if md.CorrelationID == "" {
+		md.CorrelationID = cmd
+	}
+	if md.CausationID == "" {
+		md.CausationID = cmd
+	}
+	stream := agg.Stream(id)
+	proposed := make([]eventstore.EventData, len(evs))
+	for i, ev := range evs {
+		name, version, data, err := agg.Codec.Encode(ev)
+		if err != nil {
+			return chunkResult{}, errs.E(op, err)
+		}
+		proposed[i] = eventstore.EventData{ID: commands.EventID(meta.CommandID, stream, i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
+	}
+	ar, err := in.Store.Append(ctx, stream, eventstore.Any, proposed...)
+	if err != nil {
+		return chunkResult{}, errs.E(op, err)
+	}
+	return chunkResult{Position: ar.Position}, nil
 }

@@ -1,0 +1,92 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"redengine/auth"
+	"redengine/config"
+	"redengine/engine/enginetest"
+	"redengine/eventstore"
+	"redengine/fie"
+	"redengine/fie/fietest"
+	"redengine/readmodels"
+)
+
+// BenchmarkFIEImportHTTP100k imports a 100,000-record FIE 2.0 file (1,000
+// companies × 50 workers × 2 records, about 20 MB) through
+// POST /v1/fie/imports on loopback, and then waits for the FIER read model to
+// reach it. Each iteration imports a different file (a repeat would be a
+// duplicate). Run with -benchtime=1x or 3x.
+func BenchmarkFIEImportHTTP100k(b *testing.B) {
+	e := enginetest.New(b, func(c *config.Config) { c.MaxBodyBytes = 256 << 20; c.WaitTimeout = 10 * time.Minute })
+	inss := e.Token(auth.INSS, "inss.1")
+	files := make([][]byte, b.N)
+	for i := range files {
+		var buf bytes.Buffer
+		if err := fietest.Generate(&buf, 1000, 50, 2, int64(100+i)); err != nil {
+			b.Fatal(err)
+		}
+		files[i] = buf.Bytes()
+	}
+	b.SetBytes(int64(len(files[0])))
+	b.ResetTimer()
+	var importTime, projTime time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r := e.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/fie/imports", Token: inss, Body: files[i], Type: "text/plain"}).Want(b, http.StatusCreated)
+		importTime += time.Since(start)
+		if err := e.Projections.WaitFor(context.Background(), readmodels.FIEName, benchPos(b, r.Header.Get("X-Position"))); err != nil {
+			b.Fatal(err)
+		}
+		projTime += time.Since(start)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*100_000)/importTime.Seconds(), "records/s")
+	b.ReportMetric(float64(b.N*100_000)/projTime.Seconds(), "visible-records/s")
+	b.ReportMetric(importTime.Seconds()*1000/float64(b.N), "import-ms")
+}
+
+// BenchmarkFierExport300HTTP is one FIER query at the policy's maximum: 300
+// records of one CCC, POST /v1/fier/exports (workbook generated and stored)
+// then GET …/download, through HTTP on loopback.
+func BenchmarkFierExport300HTTP(b *testing.B) {
+	e := enginetest.New(b)
+	inss := e.Token(auth.INSS, "inss.1")
+	tram := e.Token(auth.Tramitador, "tram.1")
+	var recs []fie.Record
+	for r := range fietest.Records(300, 300, 1) {
+		recs = append(recs, r)
+	}
+	r := e.Post(inss, "/v1/fie/records", recs).Want(b, http.StatusCreated)
+	if err := e.Projections.WaitFor(context.Background(), readmodels.FIEName, benchPos(b, r.Header.Get("X-Position"))); err != nil {
+		b.Fatal(err)
+	}
+	day := fie.DateOf(enginetest.Start.In(madrid())).String()
+	body := map[string]string{"ccc": recs[0].CCC, "from": day, "to": day}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		x := e.Post(tram, "/v1/fier/exports", body).Want(b, http.StatusCreated).Map(b)
+		if x["records"] != float64(300) {
+			b.Fatalf("records %v", x["records"])
+		}
+		d := e.Get(tram, x["downloadUrl"].(string)).Want(b, http.StatusOK)
+		if i == 0 {
+			b.ReportMetric(float64(len(d.Body)), "xlsx-bytes")
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/export")
+}
+
+func benchPos(b *testing.B, s string) eventstore.Position {
+	b.Helper()
+	p, err := eventstore.ParsePosition(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
