@@ -122,7 +122,7 @@ func recordOutcome(o mailer.Outcome) commands.Decide[mailState] {
 // env is a real event store, a real read-model database with the outbox
 // projection running, and the test aggregate's command handler.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	clock   *clock.Manual
 	store   *sqlite.Store
@@ -138,7 +138,7 @@ type env struct {
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -197,7 +197,7 @@ func (e *env) startRunner() (stop func()) {
 
 // needMailpit skips the test when no Mailpit is configured (make test and
 // CI start one and set the variables).
-func needMailpit(t *testing.T) {
+func needMailpit(t testing.TB) {
 	t.Helper()
 	if os.Getenv("REDENGINE_TEST_SMTP") == "" || os.Getenv("REDENGINE_TEST_MAILPIT") == "" {
 		t.Skip("REDENGINE_TEST_SMTP / REDENGINE_TEST_MAILPIT not set: run `eval \"$(scripts/mailpit.sh start)\"`")
@@ -345,7 +345,7 @@ func (c *countingSender) count(id string) int {
 }
 
 // closedAddr returns a loopback address where nothing listens.
-func closedAddr(t *testing.T) string {
+func closedAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
