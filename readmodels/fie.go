@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"iter"
+	"sync"
 	"time"
 
 	"redengine/domain/calendar"
@@ -23,7 +24,33 @@ const FIEName = "fie"
 // the date it was received (Europe/Madrid) and its codes with their Spanish
 // descriptions, indexed by CCC and received date (the FIER query).
 type FIE struct {
-	loc *time.Location
+	loc  *time.Location
+	stmt *stmtCache
+}
+
+// stmtCache keeps the upsert prepared for the transaction of the batch being
+// applied: preparing it for every event would cost more than running it.
+type stmtCache struct {
+	mu    sync.Mutex
+	tx    *sql.Tx
+	table string
+	stmt  *sql.Stmt
+}
+
+// get returns the statement prepared on tx for table. A statement prepared
+// on a transaction is closed when it ends.
+func (c *stmtCache) get(ctx context.Context, tx *sql.Tx, table string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tx == tx && c.table == table && c.stmt != nil {
+		return c.stmt, nil
+	}
+	st, err := tx.PrepareContext(ctx, upsertFIE(table))
+	if err != nil {
+		return nil, err
+	}
+	c.tx, c.table, c.stmt = tx, table, st
+	return st, nil
 }
 
 // NewFIE returns the FIE projection.
@@ -32,7 +59,7 @@ func NewFIE() FIE {
 	if err != nil {
 		loc = time.UTC
 	}
-	return FIE{loc: loc}
+	return FIE{loc: loc, stmt: &stmtCache{}}
 }
 
 // Name of the projection.
@@ -86,26 +113,41 @@ func (FIE) Tables() []projections.Table {
 
 // Apply upserts the row of the process an observation is about.
 func (p FIE) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
-	codec := fiecompany.Codec()
 	if e.Type != fiecompany.TypeRecordReceived {
 		return nil
 	}
-	data, err := codec.Upcast(e)
+	data, err := fiecompany.Codec().Upcast(e)
 	if err != nil {
 		return err
 	}
-	v, err := codec.Decode(e)
-	if err != nil {
-		return err
+	var ev fiecompany.RecordReceived
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return errs.E(errs.Internal, "RegistroFIERecibido "+e.ID.String(), err)
 	}
-	ev := v.(fiecompany.RecordReceived)
 	r := &ev.Record
 	loc := p.loc
 	if loc == nil {
 		loc = time.UTC
 	}
-	at := e.Metadata.OccurredAt
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+t["fie_records"]+` (ccc, naf, kind, start_date, regimen, company_name, ipf,
+	args := []any{r.CCC, r.NAF, string(r.Kind), r.DIT.Start.String(), r.Regimen, r.CompanyName, r.IPF,
+		r.Surname1, r.Surname2, r.Name, r.Kind.Description(), string(r.DIT.Contingency), r.DIT.Contingency.Description(),
+		string(r.DIT.Carencia), r.DIT.Carencia.Description(), string(r.DIT.ProcessType), r.DIT.ProcessType.Description(),
+		r.DIT.End.String(), string(r.DIT.Annulled), e.Metadata.OccurredAt.In(loc).Format(time.DateOnly),
+		e.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano), ev.Source, ev.FileDate.String(), e.Position.String(), string(data)}
+	if p.stmt == nil {
+		_, err = tx.ExecContext(ctx, upsertFIE(t["fie_records"]), args...)
+		return err
+	}
+	st, err := p.stmt.get(ctx, tx, t["fie_records"])
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+func upsertFIE(table string) string {
+	return `INSERT INTO ` + table + ` (ccc, naf, kind, start_date, regimen, company_name, ipf,
 		surname1, surname2, name, kind_desc, contingency, contingency_desc, carencia, carencia_desc, process_type,
 		process_type_desc, end_date, annulled, received_on, received_at, source, file_date, observations, position, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
@@ -115,13 +157,7 @@ func (p FIE) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 		carencia = excluded.carencia, carencia_desc = excluded.carencia_desc, process_type = excluded.process_type,
 		process_type_desc = excluded.process_type_desc, end_date = excluded.end_date, annulled = excluded.annulled,
 		received_on = excluded.received_on, received_at = excluded.received_at, source = excluded.source,
-		file_date = excluded.file_date, observations = observations + 1, position = excluded.position, data = excluded.data`,
-		r.CCC, r.NAF, string(r.Kind), r.DIT.Start.String(), r.Regimen, r.CompanyName, r.IPF,
-		r.Surname1, r.Surname2, r.Name, r.Kind.Description(), string(r.DIT.Contingency), r.DIT.Contingency.Description(),
-		string(r.DIT.Carencia), r.DIT.Carencia.Description(), string(r.DIT.ProcessType), r.DIT.ProcessType.Description(),
-		r.DIT.End.String(), string(r.DIT.Annulled), at.In(loc).Format(time.DateOnly), at.UTC().Format(time.RFC3339Nano),
-		ev.Source, ev.FileDate.String(), e.Position.String(), string(data))
-	return err
+		file_date = excluded.file_date, observations = observations + 1, position = excluded.position, data = excluded.data`
 }
 
 // FIERow is one process of the FIE read model.

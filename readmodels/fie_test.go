@@ -2,6 +2,7 @@ package readmodels_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -130,4 +131,54 @@ func TestFIEReadModel(t *testing.T) {
 	if after, _ := r.Digest(ctx, readmodels.FIEName); after != before {
 		t.Errorf("rebuild changed the model")
 	}
+}
+
+// BenchmarkFIEProjection measures the FIE read model catching up on 20,000
+// record events (one company stream per 500 records).
+func BenchmarkFIEProjection(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	clk := clock.NewManual(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.WithClock(clk))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	in := &fiecompany.Ingester{
+		Companies: commands.NewHandler(store, clk, fiecompany.Aggregate()),
+		Imports:   commands.NewHandler(store, clk, fiecompany.ImportAggregate()),
+	}
+	var recs []fie.Record
+	for rec := range fietest.Records(20_000, 500, 4) {
+		recs = append(recs, rec)
+	}
+	res, err := in.ReceiveRecords(ctx, recs, commands.Meta{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := projections.OpenDB(ctx, filepath.Join(dir, fmt.Sprintf("rm%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := projections.New(db, store, []projections.Projection{readmodels.NewFIE()}, projections.Options{Clock: clk, WaitTimeout: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		b.StartTimer()
+		go func() { defer close(done); r.Run(runCtx) }()
+		if err := r.WaitFor(ctx, readmodels.FIEName, res.Position); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		stop()
+		<-done
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 }
