@@ -24,6 +24,7 @@ import (
 	"redengine/domain/authorizations"
 	"redengine/errs"
 	"redengine/eventstore"
+	"redengine/mailer"
 	"redengine/metrics"
 	"redengine/projections"
 	"redengine/readmodels"
@@ -45,6 +46,9 @@ type Engine struct {
 	ReadDB      *sql.DB
 	Projections *projections.Runner
 	Scheduler   *scheduler.Scheduler
+	// Mailer delivers requested emails; nil when no SMTP server is
+	// configured (emails then wait in the outbox).
+	Mailer *mailer.Mailer
 
 	closeOnce  sync.Once
 	secretOnce sync.Once
@@ -83,6 +87,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	store = countingStore{Store: store, m: e.Metrics}
 	e.Store = store
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		e.Close()
@@ -106,7 +111,8 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	modules := []api.Module{
 		api.Audit{Store: store},
 	}
-	projs := []projections.Projection{readmodels.Authorizations{}}
+	projs := []projections.Projection{readmodels.Authorizations{}, mailer.NewOutbox()}
+	recorders := mailer.ByCategory{}
 	var mappers []scheduler.Mapper
 	var prefixes []string
 	actions := map[string]scheduler.Dispatcher{}
@@ -118,6 +124,9 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		if f.Deadlines != nil {
 			mappers = append(mappers, f.Deadlines)
 			prefixes = append(prefixes, f.DeadlineStreams...)
+		}
+		for cat, r := range f.Recorders {
+			recorders[cat] = r
 		}
 		for name, d := range f.Actions {
 			if _, dup := actions[name]; dup {
@@ -138,7 +147,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		Store:       store,
 		Projections: e.Projections,
 		Deadlines:   deadlines,
-		Dispatch:    dispatchByAction(actions),
+		Dispatch:    dispatchByAction(actions, e.Metrics),
 		Logger:      log,
 		OnPass: func(r scheduler.Report, err error) {
 			outcome := "ok"
@@ -148,6 +157,10 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 			e.Metrics.Pass(outcome)
 		},
 	})
+	if err := e.openMailer(recorders); err != nil {
+		e.Close()
+		return nil, errs.E(op, err)
+	}
 	manual, _ := clk.(*clock.Manual)
 	modules = append(modules, api.Authorizations{Dir: dir, Wait: e.Projections}, api.Admin{Manual: manual, Clock: clk, Pass: e.pass})
 	e.API = api.New(api.Deps{
@@ -173,6 +186,9 @@ type feature struct {
 	DeadlineStreams []string
 	// Actions handles the feature's due deadlines, by action name.
 	Actions map[string]scheduler.Dispatcher
+	// Recorders record email outcomes on the feature's aggregates, by
+	// stream category.
+	Recorders mailer.ByCategory
 }
 
 // features builds every capability's wiring (engine/<feature>.go).
@@ -211,6 +227,9 @@ func (e *Engine) conflictHook() commands.Option {
 // pass runs one scheduler pass as of now.
 func (e *Engine) pass(ctx context.Context, now time.Time) (api.PassReport, error) {
 	rep, err := e.Scheduler.Due(ctx, now)
+	if e.Mailer != nil {
+		e.Mailer.Notify() // the clock may have moved: backoffs may have expired
+	}
 	out := api.PassReport{AsOf: rep.AsOf.UTC(), Considered: rep.Considered, Acted: rep.Acted, AlreadyDone: rep.AlreadyDone, Failed: rep.Failed}
 	for _, f := range rep.Failures {
 		e.Log.Warn("deadline failed", "deadline", f.Deadline.ID, "action", f.Deadline.Action, "error", f.Err.Error())
@@ -252,13 +271,22 @@ func composeMappers(ms []scheduler.Mapper) scheduler.Mapper {
 }
 
 // dispatchByAction routes a due deadline to its feature's dispatcher.
-func dispatchByAction(actions map[string]scheduler.Dispatcher) scheduler.Dispatcher {
+func dispatchByAction(actions map[string]scheduler.Dispatcher, m *metrics.Metrics) scheduler.Dispatcher {
 	return func(ctx context.Context, d scheduler.Deadline, id uuid.UUID) (scheduler.Outcome, error) {
 		fn, ok := actions[d.Action]
 		if !ok {
 			return 0, errs.E(errs.Op("engine.dispatch"), errs.Internal, "acción de plazo desconocida: "+d.Action)
 		}
-		return fn(ctx, d, id)
+		out, err := fn(ctx, d, id)
+		switch {
+		case err != nil:
+			m.Act(d.Action, "failed")
+		case out == scheduler.AlreadyDone:
+			m.Act(d.Action, "already_done")
+		default:
+			m.Act(d.Action, "acted")
+		}
+		return out, err
 	}
 }
 
@@ -316,6 +344,20 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 			e.Log.Error("projections stopped", "error", err.Error())
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.watchLag(bg, 5*time.Second)
+	}()
+	if e.Mailer != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.Mailer.Run(bg); err != nil && bg.Err() == nil {
+				e.Log.Error("mailer stopped", "error", err.Error())
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

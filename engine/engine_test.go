@@ -67,3 +67,23 @@ func TestHealthReadyAudit(t *testing.T) {
 	e.Get(e.Token(auth.Autorizado, "ana"), "/v1/audit/verify").Want(t, http.StatusForbidden)
 	e.Get("", "/v1/audit/verify").Want(t, http.StatusUnauthorized)
 }
+
+func TestMetricsCountAppendsAndRequests(t *testing.T) {
+	e := enginetest.New(t)
+	admin := e.Token(auth.Admin, "root")
+	e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "42", "usuarioPrincipal": "ana"}).Want(t, http.StatusCreated)
+	e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "42", "usuarioPrincipal": "ana"}).Want(t, http.StatusConflict)
+	body := string(e.Get("", "/metrics").Want(t, http.StatusOK).Body)
+	for _, want := range []string{
+		`redengine_command_appends_total{outcome="ok"} 1`,
+		`redengine_http_request_duration_seconds_count{method="POST",route="/v1/autorizaciones",status="201"} 1`,
+		`redengine_http_request_duration_seconds_count{method="POST",route="/v1/autorizaciones",status="409"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "ana") {
+		t.Error("/metrics carries a user name")
+	}
+}

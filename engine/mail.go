@@ -1,0 +1,34 @@
+package engine
+
+import (
+	"redengine/mailer"
+)
+
+// openMailer builds the mailer when an SMTP server is configured. Without
+// one, email requests stay in the outbox (and in the trail) until a server is
+// configured and the engine restarts.
+func (e *Engine) openMailer(recorders mailer.ByCategory) error {
+	if e.Config.SMTPAddr == "" {
+		e.Log.Info("no REDENGINE_SMTP_ADDR: emails are recorded and queued, not sent")
+		return nil
+	}
+	sender, err := mailer.NewSMTPSender(mailer.SMTPConfig{Addr: e.Config.SMTPAddr, From: e.Config.SMTPFrom})
+	if err != nil {
+		return err
+	}
+	e.Mailer = mailer.New(e.ReadDB, e.Projections, sender, recorders, e.Clock, mailer.Options{
+		Logger: e.Log,
+		Head:   e.Store.Head,
+		OnAttempt: func(a mailer.Attempt) {
+			switch {
+			case a.Sent:
+				e.Metrics.Email("sent")
+			case a.Final:
+				e.Metrics.Email("final")
+			default:
+				e.Metrics.Email("failed")
+			}
+		},
+	})
+	return nil
+}

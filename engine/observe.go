@@ -1,0 +1,48 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"redengine/eventstore"
+	"redengine/metrics"
+)
+
+// countingStore counts the outcome of every append for /metrics.
+type countingStore struct {
+	eventstore.Store
+	m *metrics.Metrics
+}
+
+func (s countingStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	r, err := s.Store.Append(ctx, stream, expected, events...)
+	var wrong *eventstore.WrongExpectedVersionError
+	switch {
+	case err == nil:
+		s.m.Append("ok")
+	case errors.As(err, &wrong):
+		s.m.Append("conflict")
+	default:
+		s.m.Append("error")
+	}
+	return r, err
+}
+
+// watchLag refreshes the projection-lag gauge every interval until ctx ends.
+func (e *Engine) watchLag(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if sts, err := e.Projections.Status(ctx); err == nil {
+			for _, s := range sts {
+				e.Metrics.Lag(s.Name, float64(s.Lag))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
