@@ -99,6 +99,14 @@ func New(d Deps) *Server {
 	for _, m := range d.Modules {
 		s.routes = append(s.routes, m.Routes()...)
 	}
+	s.srv = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 	limiter := s.rateLimiter()
 	for _, r := range s.routes {
 		var mw []echo.MiddlewareFunc
@@ -121,14 +129,6 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve accepts connections on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	s.srv = &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
 	err := s.srv.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -139,9 +139,6 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting connections and waits for in-flight requests
 // (commands included) to finish, or ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.srv == nil {
-		return nil
-	}
 	return s.srv.Shutdown(ctx)
 }
 

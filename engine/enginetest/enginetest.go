@@ -61,6 +61,9 @@ func New(t testing.TB, opts ...Option) *Engine {
 	cfg.Clock = "manual:" + Start.Format(time.RFC3339)
 	cfg.SMTPAddr = os.Getenv("REDENGINE_TEST_SMTP")
 	cfg.SMTPFrom = "casia@redengine.test"
+	// Read-your-writes waits are bounded for users; in tests, on a loaded
+	// machine under -race, a short bound would only make tests flaky.
+	cfg.WaitTimeout = 60 * time.Second
 	for _, o := range opts {
 		o(&cfg)
 	}
