@@ -426,11 +426,8 @@ func (m *Cases) readStream(ctx context.Context, stream string) ([]eventstore.Eve
 // act runs a command on the case of the :id parameter for the caller: an
 // autorizado must act for the case's autorización (403 otherwise); the
 // autorización's contact address goes to the decision for its email.
-func (m *Cases) act(c echo.Context, decide func(actor eventstore.Actor, contact string) commands.Decide[cases.State]) error {
-	l, err := m.loadCase(c)
-	if err != nil {
-		return err
-	}
+func (m *Cases) act(c echo.Context, l commands.Loaded[cases.State], decide func(actor eventstore.Actor, contact string) commands.Decide[cases.State]) error {
+	var err error
 	ctx := c.Request().Context()
 	p, _ := principalOf(c)
 	actingFor := ""
@@ -467,7 +464,8 @@ type textInput struct {
 // textCommand checks access first (so an outsider gets 403 whatever it
 // sends), then decodes the body and runs the decision.
 func (m *Cases) textCommand(c echo.Context, optional bool, decide func(cases.TextCommand) commands.Decide[cases.State]) error {
-	if _, err := m.loadCase(c); err != nil {
+	l, err := m.loadCase(c)
+	if err != nil {
 		return err
 	}
 	var in textInput
@@ -476,7 +474,7 @@ func (m *Cases) textCommand(c echo.Context, optional bool, decide func(cases.Tex
 			return err
 		}
 	}
-	return m.act(c, func(actor eventstore.Actor, contact string) commands.Decide[cases.State] {
+	return m.act(c, l, func(actor eventstore.Actor, contact string) commands.Decide[cases.State] {
 		return decide(cases.TextCommand{Actor: actor, Text: in.Text, Documents: in.Documents, Contact: contact})
 	})
 }
@@ -498,7 +496,8 @@ func (m *Cases) closeMisfiled(c echo.Context) error {
 }
 
 func (m *Cases) addDocuments(c echo.Context) error {
-	if _, err := m.loadCase(c); err != nil {
+	l, err := m.loadCase(c)
+	if err != nil {
 		return err
 	}
 	var in struct {
@@ -507,13 +506,14 @@ func (m *Cases) addDocuments(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	return m.act(c, func(actor eventstore.Actor, _ string) commands.Decide[cases.State] {
+	return m.act(c, l, func(actor eventstore.Actor, _ string) commands.Decide[cases.State] {
 		return m.Decider.AddDocument(actor, in.Documents...)
 	})
 }
 
 func (m *Cases) reclassify(c echo.Context) error {
-	if _, err := m.loadCase(c); err != nil {
+	l, err := m.loadCase(c)
+	if err != nil {
 		return err
 	}
 	var in struct {
@@ -525,7 +525,7 @@ func (m *Cases) reclassify(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	return m.act(c, func(actor eventstore.Actor, _ string) commands.Decide[cases.State] {
+	return m.act(c, l, func(actor eventstore.Actor, _ string) commands.Decide[cases.State] {
 		return m.Decider.Reclassify(cases.Reclassify{Actor: actor, Materia: in.Materia, Categoria: in.Categoria,
 			Subcategoria: in.Subcategoria, ExtraData: in.ExtraData})
 	})

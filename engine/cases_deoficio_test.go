@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"redengine/catalog/casia"
+	"redengine/commands"
+	"redengine/domain/calendar"
+	"redengine/domain/cases"
+	"redengine/eventstore"
 )
 
 type desistimientoDoc struct {
@@ -331,8 +337,41 @@ func TestNotificationAccessedBeforeRejection(t *testing.T) {
 	if n := w.clock(t, "2027-01-10T00:00:00+01:00"); n != 0 {
 		t.Errorf("an accessed notification was rejected (%d)", n)
 	}
+	// The notifier's outcomes (recorded as the mailer does, through the
+	// pipeline) show in the trail: the closure email sent, the aviso failed.
+	h := commands.NewHandler(w.e.Store, w.e.Clock, cases.Aggregate())
+	dec := cases.NewDecider(casia.Default(), calendar.New(), nil)
+	system := commands.Meta{Actor: eventstore.Actor{ID: "mailer", Role: cases.RoleSystem}}
+	for i, out := range []cases.EmailOutcome{
+		{EmailID: closed.Emails[1].ID, Attempt: 1, Sent: true},
+		{EmailID: closed.Emails[2].ID, Attempt: 5, Error: "550 buzón inexistente", Final: true},
+	} {
+		out.Actor = system.Actor
+		if _, err := h.Handle(t.Context(), c.ID, system, dec.RecordEmailOutcome(out)); err != nil {
+			t.Fatalf("outcome %d: %v", i, err)
+		}
+	}
 	w.e.Get(w.comp, "/v1/desistimientos/"+d.ID).Want(t, http.StatusOK).JSON(t, &d)
-	last := d.Trail[len(d.Trail)-1]
+	var outcomes []string
+	for _, m := range d.Emails {
+		outcomes = append(outcomes, m.Template+":"+m.Status)
+	}
+	if want := []string{"information_requested:requested", "case_closed_de_oficio:sent", "desistimiento_puesta_a_disposicion:failed"}; !slices.Equal(outcomes, want) {
+		t.Errorf("email outcomes %v, want %v", outcomes, want)
+	}
+	if steps := d.steps(); !slices.Contains(steps, "correo_enviado") || !slices.Contains(steps, "correo_fallido") {
+		t.Errorf("trail without delivery outcomes: %v", steps)
+	}
+	var last struct {
+		Step  string
+		At    time.Time
+		Actor struct{ ID, Role string }
+	}
+	for _, s := range d.Trail {
+		if s.Step == "accedida" {
+			last = s
+		}
+	}
 	if d.NotificationState != "accedida" || !d.TrailComplete || last.Step != "accedida" || last.Actor.ID != "luis" ||
 		!last.At.Equal(at(t, "2026-12-28T12:00:00+01:00")) {
 		t.Errorf("trail end: %+v (%s)", last, d.NotificationState)
