@@ -38,6 +38,8 @@ type config struct {
 	readConns    int
 	busyTimeout  time.Duration
 	maxGroup     int
+	fdatasync    bool
+	walFrames    int
 }
 
 // WithClock sets the clock that stamps RecordedAt (default clock.System).
@@ -58,6 +60,36 @@ func WithBusyTimeout(d time.Duration) Option { return func(cf *config) { cf.busy
 // WithMaxGroup bounds how many appends one commit may carry (default 1024).
 func WithMaxGroup(n int) Option { return func(cf *config) { cf.maxGroup = n } }
 
+// WithFdatasync makes commits sync with fdatasync(2) instead of fsync(2)
+// (default true). fdatasync writes the data and the size of the file, which
+// is all a WAL commit needs to survive a crash, and skips the timestamps; it
+// is what SQLite's own Linux builds use. The setting of the modernc.org/sqlite
+// driver is process-wide: Open turns it on, never off.
+func WithFdatasync(on bool) Option { return func(cf *config) { cf.fdatasync = on } }
+
+// WithCheckpointEvery sets after how many appended events the background
+// checkpointer copies the WAL into the database file (default 4096). The
+// writer never checkpoints itself, so a checkpoint does not hold up appends.
+func WithCheckpointEvery(events int) Option { return func(cf *config) { cf.walFrames = events } }
+
+// Stats counts the work of a store since Open.
+type Stats struct {
+	Commits     uint64 // transactions committed by the writer
+	Appends     uint64 // appends answered with success (re-appends included)
+	Events      uint64 // events written
+	Checkpoints uint64 // background WAL checkpoints run
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Commits:     s.stats.commits.Load(),
+		Appends:     s.stats.appends.Load(),
+		Events:      s.stats.events.Load(),
+		Checkpoints: s.stats.checkpoints.Load(),
+	}
+}
+
 // Store is the SQLite event store. It is safe for concurrent use.
 type Store struct {
 	cfg   config
@@ -65,11 +97,14 @@ type Store struct {
 	wdb   *sql.DB // one connection, used only by the writer goroutine
 	rdb   *sql.DB // read pool
 	w     *writer
-	reads readStmts
+	reads readPool
 
 	mu     sync.RWMutex // guards closed against queue sends
 	closed bool
 	queue  chan *appendReq
+	// inflight counts appends between entering the queue and being
+	// answered, so the writer can tell whether more are about to arrive.
+	inflight atomic.Int64
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced when the head moves
@@ -79,6 +114,11 @@ type Store struct {
 	writerDone chan struct{}
 	pollerDone chan struct{}
 	closeOnce  sync.Once
+
+	cdb    *sql.DB       // the checkpointer's connection
+	cpWake chan struct{} // the writer asks for a checkpoint
+	cpDone chan struct{}
+	stats  struct{ commits, appends, events, checkpoints atomic.Uint64 }
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -110,6 +150,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		readConns:    4,
 		busyTimeout:  5 * time.Second,
 		maxGroup:     1024,
+		fdatasync:    true,
+		walFrames:    4096,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -127,8 +169,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "cache_size(-16384)")
 	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "wal_autocheckpoint(0)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	wdb, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, errs.E(op, errs.Internal, err)
@@ -141,17 +185,36 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	rq := url.Values{}
 	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
 	rq.Add("_pragma", "query_only(1)")
-	rq.Add("_pragma", "cache_size(-16384)")
+	rq.Add("_pragma", "cache_size(-8192)")
 	rq.Add("_pragma", "mmap_size(268435456)")
 	rdb, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		wdb.Close()
 		return nil, errs.E(op, errs.Internal, err)
 	}
-	rdb.SetMaxOpenConns(cfg.readConns)
-	rdb.SetMaxIdleConns(cfg.readConns)
+	// The pool's readers hold readConns connections; one more serves Head
+	// and the poller.
+	rdb.SetMaxOpenConns(cfg.readConns + 1)
+	rdb.SetMaxIdleConns(cfg.readConns + 1)
 	rdb.SetConnMaxLifetime(0)
 	rdb.SetConnMaxIdleTime(0)
+
+	if cfg.fdatasync {
+		_, _ = sqlite.Fdatasync(true) // not available on every OS: fsync stays
+	}
+	cq := url.Values{}
+	cq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
+	cq.Add("_pragma", "journal_size_limit(67108864)")
+	cdb, err := sql.Open("sqlite", path+"?"+cq.Encode())
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, errs.E(op, errs.Internal, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxLifetime(0)
+	cdb.SetConnMaxIdleTime(0)
 
 	s := &Store{
 		cfg:        cfg,
@@ -163,6 +226,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		pollerDone: make(chan struct{}),
+		cdb:        cdb,
+		cpWake:     make(chan struct{}, 1),
+		cpDone:     make(chan struct{}),
 	}
 	fail := func(err error) (*Store, error) {
 		if s.w != nil {
@@ -171,6 +237,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.reads.close()
 		rdb.Close()
 		wdb.Close()
+		cdb.Close()
 		return nil, dbErr(op, err)
 	}
 	if _, err := wdb.ExecContext(ctx, schema); err != nil {
@@ -179,7 +246,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.w, err = newWriter(ctx, s); err != nil {
 		return fail(err)
 	}
-	if err := s.reads.prepare(ctx, rdb); err != nil {
+	if err := s.reads.open(ctx, rdb, cfg.readConns); err != nil {
 		return fail(err)
 	}
 	head, err := s.readHead(ctx)
@@ -189,6 +256,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.head.Store(head)
 	go s.w.loop()
 	go s.poll()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -208,9 +276,10 @@ func (s *Store) Close() error {
 		<-s.writerDone
 		close(s.done)
 		<-s.pollerDone
+		<-s.cpDone
 		s.w.close()
 		s.reads.close()
-		err = errors.Join(s.rdb.Close(), s.wdb.Close())
+		err = errors.Join(s.rdb.Close(), s.wdb.Close(), s.cdb.Close())
 		if err != nil {
 			err = dbErr("sqlite.Close", err)
 		}
@@ -286,6 +355,28 @@ func (s *Store) poll() {
 		cancel()
 		if err == nil {
 			s.advance(h)
+		}
+	}
+}
+
+// checkpointer copies the WAL into the database file when the writer asks,
+// on its own connection, so that appends never wait for it. A PASSIVE
+// checkpoint runs beside the writer and readers; once the whole WAL is
+// copied, the writer starts it over from the beginning.
+func (s *Store) checkpointer() {
+	defer close(s.cpDone)
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.cpWake:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var busy, log, done int64
+		err := s.cdb.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+		cancel()
+		if err == nil {
+			s.stats.checkpoints.Add(1)
 		}
 	}
 }

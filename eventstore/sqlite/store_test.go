@@ -50,7 +50,8 @@ func tamper(t *testing.T, s eventstore.Store, stream string, revision uint64) {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		New:    func(t *testing.T) eventstore.Store { return openTemp(t) },
+		// A checkpoint every few events exercises the checkpointer too.
+		New:    func(t *testing.T) eventstore.Store { return openTemp(t, sqlite.WithCheckpointEvery(8)) },
 		Tamper: tamper,
 	})
 }
@@ -130,7 +131,7 @@ func TestSecondStoreOnSameFile(t *testing.T) {
 func TestReopenKeepsEverything(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	ctx := ctxT(t)
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path, sqlite.WithCheckpointEvery(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +144,9 @@ func TestReopenKeepsEverything(t *testing.T) {
 		}
 	}
 	before, _ := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if st := s.Stats(); st.Commits != 20 || st.Appends != 20 || st.Events != 20 {
+		t.Fatalf("Stats = %+v, want 20 commits, appends and events", st)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

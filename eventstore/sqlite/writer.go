@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 
 	"github.com/google/uuid"
 
@@ -29,33 +30,44 @@ type appendReq struct {
 // Append writes events to stream if expected holds. See eventstore.Store.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
 	const op = errs.Op("sqlite.Append")
-	if err := eventstore.ValidateAppend(stream, events); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: make([][]byte, len(events)), done: make(chan struct{})}
-	for i := range events {
-		m, err := eventstore.CanonicalMetadata(events[i].Metadata)
-		if err != nil {
-			return eventstore.AppendResult{}, errs.E(op, errs.Invalid, "metadatos no codificables", err)
-		}
-		r.metas[i] = m
-	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return eventstore.AppendResult{}, errClosed(op)
-	}
-	select {
-	case s.queue <- r:
-		s.mu.RUnlock()
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return eventstore.AppendResult{}, dbErr(op, ctx.Err())
+	// Counted from the start, so the writer knows this append is coming.
+	s.inflight.Add(1)
+	r, err := s.enqueue(ctx, stream, expected, events)
+	if err != nil {
+		s.inflight.Add(-1)
+		return eventstore.AppendResult{}, errs.E(op, err)
 	}
 	// Once queued, wait for the answer even if ctx ends: the writer skips a
 	// request whose context has ended, so an answer always says what happened.
 	<-r.done
 	return r.res, r.err
+}
+
+// enqueue validates an append, prepares what can be computed outside the
+// writer and queues it.
+func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (*appendReq, error) {
+	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return nil, err
+	}
+	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: make([][]byte, len(events)), done: make(chan struct{})}
+	for i := range events {
+		m, err := eventstore.CanonicalMetadata(events[i].Metadata)
+		if err != nil {
+			return nil, errs.E(errs.Invalid, "metadatos no codificables", err)
+		}
+		r.metas[i] = m
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errClosed("sqlite.Append")
+	}
+	select {
+	case s.queue <- r:
+		return r, nil
+	case <-ctx.Done():
+		return nil, dbErr("sqlite.Append", ctx.Err())
+	}
 }
 
 // head is the last revision of a stream and its hash; rev -1: no stream.
@@ -67,19 +79,27 @@ type head struct {
 // maxCachedStreams bounds the writer's cache of stream heads.
 const maxCachedStreams = 1 << 16
 
+// Bounds of one group commit.
+const (
+	maxGroupEvents = 8192 // events
+	maxYields      = 4    // times the writer yields to let callers join a group
+)
+
 // writer owns the write connection. Only its goroutine touches it.
 type writer struct {
-	s     *Store
-	conn  *sql.Conn
-	ins   *sql.Stmt
-	head  *sql.Stmt
-	byID  *sql.Stmt
-	ids   *sql.Stmt
-	max   *sql.Stmt
-	seq   uint64          // last position written (committed or in the open transaction)
-	heads map[string]head // committed heads of streams
-	over  map[string]head // heads changed by the open transaction
-	group []*appendReq
+	s               *Store
+	conn            *sql.Conn
+	ins             *sql.Stmt
+	head            *sql.Stmt
+	byID            *sql.Stmt
+	ids             *sql.Stmt
+	max             *sql.Stmt
+	seq             uint64          // last position written (committed or in the open transaction)
+	seqStart        uint64          // w.seq when the open transaction began
+	sinceCheckpoint int             // events committed since the checkpointer was last woken
+	heads           map[string]head // committed heads of streams
+	over            map[string]head // heads changed by the open transaction
+	group           []*appendReq
 }
 
 func newWriter(ctx context.Context, s *Store) (*writer, error) {
@@ -128,21 +148,35 @@ func (w *writer) loop() {
 		}
 		w.group = append(w.group[:0], r)
 		n := len(r.events)
-	drain:
-		for len(w.group) < w.s.cfg.maxGroup && n < 8192 {
-			select {
-			case r, ok := <-q:
-				if !ok {
+		for yields := 0; ; yields++ {
+			before := len(w.group)
+		drain:
+			for len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents {
+				select {
+				case r, ok := <-q:
+					if !ok {
+						break drain
+					}
+					w.group = append(w.group, r)
+					n += len(r.events)
+				default:
 					break drain
 				}
-				w.group = append(w.group, r)
-				n += len(r.events)
-			default:
-				break drain
 			}
+			// Callers that entered Append but are not queued yet are a
+			// few instructions away: let them run once or twice so that
+			// they share this commit instead of waiting for the next.
+			if yields == maxYields || len(w.group) >= int(w.s.inflight.Load()) ||
+				(yields > 0 && len(w.group) == before) || len(w.group) >= w.s.cfg.maxGroup {
+				break
+			}
+			runtime.Gosched()
 		}
 		w.commitGroup(w.group)
 		clear(w.group)
+		// The callers just answered often append again at once: let them
+		// run before the next group is taken, so they can join it.
+		runtime.Gosched()
 	}
 }
 
@@ -154,7 +188,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			r.err = dbErr(op, err)
-			close(r.done)
+			w.answer(r)
 			continue
 		}
 		live = append(live, r)
@@ -163,8 +197,10 @@ func (w *writer) commitGroup(group []*appendReq) {
 		return
 	}
 	ctx := context.Background()
+	var seqBefore uint64
 	for {
 		failed, err := w.apply(ctx, live)
+		seqBefore = w.seqStart
 		if err == nil {
 			break
 		}
@@ -180,7 +216,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 		w.seq = 0
 		for _, r := range live {
 			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
-			close(r.done)
+			w.answer(r)
 		}
 		return
 	}
@@ -190,7 +226,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 		w.seq = 0
 		for _, r := range live {
 			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
-			close(r.done)
+			w.answer(r)
 		}
 		return
 	}
@@ -203,8 +239,27 @@ func (w *writer) commitGroup(group []*appendReq) {
 	clear(w.over)
 	w.s.advance(w.seq)
 	for _, r := range live {
-		close(r.done)
+		if r.err == nil {
+			w.s.stats.appends.Add(1)
+		}
+		w.answer(r)
 	}
+	events := int(w.seq - seqBefore)
+	w.s.stats.commits.Add(1)
+	w.s.stats.events.Add(uint64(events))
+	if w.sinceCheckpoint += events; w.sinceCheckpoint >= w.s.cfg.walFrames {
+		w.sinceCheckpoint = 0
+		select {
+		case w.s.cpWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// answer wakes the caller of r.
+func (w *writer) answer(r *appendReq) {
+	w.s.inflight.Add(-1)
+	close(r.done)
 }
 
 func (w *writer) rollback(ctx context.Context) {
@@ -231,6 +286,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 		w.seq = uint64(maxSeq)
 	}
 	startSeq := w.seq // on failure the caller rolls back: forget this attempt
+	w.seqStart = startSeq
 	recorded := w.s.cfg.clock.Now().UnixNano()
 	for i, r := range group {
 		r.res, r.err = eventstore.AppendResult{}, nil
