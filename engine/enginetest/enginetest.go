@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,10 +41,12 @@ var Start = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 // Engine is a running test engine.
 type Engine struct {
 	*engine.Engine
-	URL    string
-	Clock  *clock.Manual
-	t      testing.TB
-	now    func() time.Time
+	URL   string
+	Clock *clock.Manual
+	t     testing.TB
+	now   func() time.Time
+	// Logs holds everything the engine logged (JSON lines).
+	Logs   *logBuffer
 	router routers.Router
 	client *http.Client
 }
@@ -73,7 +78,9 @@ func New(t testing.TB, opts ...Option) *Engine {
 	}
 	manual, _ := clk.(*clock.Manual)
 	ctx, cancel := context.WithCancel(context.Background())
-	e, err := engine.OpenWith(ctx, cfg, clk, nil)
+	logs := &logBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e, err := engine.OpenWith(ctx, cfg, clk, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("engine: %v", err)
@@ -90,6 +97,9 @@ func New(t testing.TB, opts ...Option) *Engine {
 		if err := <-done; err != nil {
 			t.Errorf("engine stopped with %v", err)
 		}
+		for _, leak := range PersonalData(logs.String()) {
+			t.Errorf("the engine's log carries personal data: %s", leak)
+		}
 	})
 	doc, err := openapi3.NewLoader().LoadFromData(docs.OpenAPI)
 	if err != nil {
@@ -100,7 +110,7 @@ func New(t testing.TB, opts ...Option) *Engine {
 	if err != nil {
 		t.Fatalf("openapi router: %v", err)
 	}
-	return &Engine{Engine: e, URL: "http://" + l.Addr().String(), Clock: manual, now: clk.Now, t: t, router: router,
+	return &Engine{Logs: logs, Engine: e, URL: "http://" + l.Addr().String(), Clock: manual, now: clk.Now, t: t, router: router,
 		client: &http.Client{Timeout: 30 * time.Second}}
 }
 
@@ -256,4 +266,48 @@ func (r *Response) Want(t testing.TB, status int) *Response {
 		t.Fatalf("status %d, want %d: %.800s", r.Status, status, r.Body)
 	}
 	return r
+}
+
+// logBuffer collects log lines, safe for concurrent writers.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// personal are the shapes of personal data that must never reach a log: DNI,
+// NIE, NSS/NAF (12 digits), Spanish mobile numbers and email addresses. The
+// digit patterns must not touch hex digits or dashes, so UUIDs do not match.
+var personal = []struct {
+	what string
+	re   *regexp.Regexp
+}{
+	{"DNI", regexp.MustCompile(`(?:^|[^0-9A-Za-z.-])[0-9]{8}[A-Za-z](?:$|[^0-9A-Za-z-])`)},
+	{"NIE", regexp.MustCompile(`(?:^|[^0-9A-Za-z-])[XYZxyz][0-9]{7}[A-Za-z](?:$|[^0-9A-Za-z-])`)},
+	{"NSS", regexp.MustCompile(`(?:^|[^0-9a-fA-F-])[0-9]{12}(?:$|[^0-9a-fA-F-])`)},
+	{"teléfono", regexp.MustCompile(`(?:^|[^0-9A-Za-z.-])(?:\+34|0034)?[67][0-9]{8}(?:$|[^0-9A-Za-z.-])`)},
+	{"email", regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`)},
+}
+
+// PersonalData returns each match of a personal-data shape in s.
+func PersonalData(s string) []string {
+	var out []string
+	for _, p := range personal {
+		for _, m := range p.re.FindAllString(s, 5) {
+			out = append(out, p.what+": "+strings.TrimSpace(m))
+		}
+	}
+	return out
 }
