@@ -15,6 +15,7 @@ import (
 	"redengine/domain/cases"
 	"redengine/errs"
 	"redengine/eventstore"
+	"redengine/mailer"
 	"redengine/projections"
 	"redengine/readmodels"
 	"redengine/scheduler"
@@ -44,8 +45,9 @@ func (e *Engine) LegalCalendar() (*calendar.Calendar, error) {
 }
 
 // casesFeature wires the cases capability: its API module, its read model,
-// the deadlines its events set (close_de_oficio, reject_notification) and
-// the commands the scheduler issues when they are due.
+// the deadlines its events set (close_de_oficio, reject_notification), the
+// commands the scheduler issues when they are due, and the recorder of the
+// mailer's delivery outcomes on cases.
 func (e *Engine) casesFeature(dir *api.Directory) (feature, error) {
 	cal, err := e.LegalCalendar()
 	if err != nil {
@@ -80,6 +82,12 @@ func (e *Engine) casesFeature(dir *api.Directory) (feature, error) {
 			cases.ActionCloseDeOficio:      d.closeDeOficio,
 			cases.ActionRejectNotification: d.rejectNotification,
 		},
+		// The mailer records each delivery attempt on the case that asked
+		// for the email (EmailSent, EmailFailed).
+		Recorders: mailer.ByCategory{cases.Category: mailer.CommandRecorder(handler, func(o mailer.Outcome) commands.Decide[cases.State] {
+			return dec.RecordEmailOutcome(cases.EmailOutcome{Actor: mailer.SystemActor(), EmailID: o.EmailID,
+				Attempt: o.Attempt, Sent: o.Sent, Error: o.Error, Final: o.Final})
+		})},
 	}, nil
 }
 

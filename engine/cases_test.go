@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"redengine/auth"
+	"redengine/config"
 	"redengine/engine/enginetest"
 	"redengine/readmodels"
 )
@@ -25,9 +26,15 @@ type casesWorld struct {
 
 const contactA = "buzon@gestoria.test"
 
-func newCasesWorld(t *testing.T) *casesWorld {
+// Mail is delivered only when smtp is true (and a Mailpit is configured),
+// so that the other tests see emails exactly as the cases request them.
+func newCasesWorld(t *testing.T, smtp ...bool) *casesWorld {
 	t.Helper()
-	e := enginetest.New(t)
+	e := enginetest.New(t, func(c *config.Config) {
+		if len(smtp) == 0 || !smtp[0] {
+			c.SMTPAddr = ""
+		}
+	})
 	w := &casesWorld{e: e, admin: e.Token(auth.Admin, "root"), ana: e.Token(auth.Autorizado, "ana"),
 		luis: e.Token(auth.Autorizado, "luis"), eva: e.Token(auth.Autorizado, "eva"),
 		tram: e.Token(auth.Tramitador, "tram-7"), comp: e.Token(auth.Compliance, "comp-1"), aud: e.Token(auth.Auditor, "aud-1")}
