@@ -1,0 +1,56 @@
+package clock
+
+import (
+	"testing"
+	"time"
+
+	"redengine/errs"
+)
+
+func TestManualNeverGoesBack(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	m := NewManual(t0)
+	if !m.Now().Equal(t0) {
+		t.Fatal("start")
+	}
+	m.Advance(time.Hour)
+	m.Advance(-5 * time.Hour) // ignored
+	if !m.Now().Equal(t0.Add(time.Hour)) {
+		t.Errorf("advance: %v", m.Now())
+	}
+	if err := m.Set(t0); !errs.Is(errs.Precondition, err) {
+		t.Errorf("moving back: %v", err)
+	}
+	if err := m.Set(t0.Add(48 * time.Hour)); err != nil || !m.Now().Equal(t0.Add(48*time.Hour)) {
+		t.Errorf("set forward: %v %v", err, m.Now())
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		spec   string
+		manual bool
+		bad    bool
+	}{
+		{"", false, false},
+		{"system", false, false},
+		{"manual:2026-01-01T00:00:00+01:00", true, false},
+		{"manual:yesterday", false, true},
+		{"wall", false, true},
+	} {
+		c, err := Parse(tc.spec)
+		if tc.bad {
+			if !errs.Is(errs.Invalid, err) {
+				t.Errorf("%q: want invalid, got %v", tc.spec, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.spec, err)
+			continue
+		}
+		if _, ok := c.(*Manual); ok != tc.manual {
+			t.Errorf("%q: manual=%v", tc.spec, ok)
+		}
+	}
+}

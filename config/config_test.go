@@ -1,0 +1,56 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"redengine/errs"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.EventStore != "" || c.FIERMaxDays != 17 ||
+		c.FIERMaxRecords != 300 || c.FIERDownloadTTL != 24*time.Hour || len(c.DocumentTypes) != 1 || c.DocumentTypes[0] != "DNI" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.EventsPath() != "data/events.db" || c.ReadModelsPath() != "data/readmodels.db" {
+		t.Errorf("paths %s %s", c.EventsPath(), c.ReadModelsPath())
+	}
+}
+
+func TestLoad(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"REDENGINE_ADDR": "127.0.0.1:9000", "REDENGINE_EVENTSTORE": "esdb://h:2113?tls=false",
+		"REDENGINE_NSS_DOCUMENT_TYPES": "dni, nie", "REDENGINE_RATE_LIMIT": "2.5", "REDENGINE_FIER_DOWNLOAD_TTL": "1h",
+		"REDENGINE_CLOCK": "manual:2026-01-01T00:00:00Z", "REDENGINE_DEMO": "1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || len(c.DocumentTypes) != 2 || c.RateLimit != 2.5 || c.FIERDownloadTTL != time.Hour || !c.ManualClock() || !c.Demo {
+		t.Errorf("%+v", c)
+	}
+}
+
+func TestLoadRefusesBadValues(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"REDENGINE_EVENTSTORE": "postgres://x", "REDENGINE_NSS_DOCUMENT_TYPES": "DNI,PASAPORTE",
+		"REDENGINE_RATE_LIMIT": "-1", "REDENGINE_FIER_MAX_DAYS": "diez", "REDENGINE_WAIT_TIMEOUT": "0s",
+	}))
+	if !errs.Is(errs.Invalid, err) {
+		t.Fatalf("want invalid, got %v", err)
+	}
+	want := map[string]bool{"REDENGINE_EVENTSTORE": true, "REDENGINE_NSS_DOCUMENT_TYPES": true, "REDENGINE_RATE_LIMIT": true,
+		"REDENGINE_FIER_MAX_DAYS": true, "REDENGINE_WAIT_TIMEOUT": true}
+	for _, f := range errs.FieldsOf(err) {
+		delete(want, f.Field)
+	}
+	if len(want) > 0 {
+		t.Errorf("not reported: %v (got %v)", want, errs.FieldsOf(err))
+	}
+}
