@@ -34,6 +34,7 @@ Usage:
   redengine projections status|rebuild NAME
   redengine scheduler run [--as-of RFC3339]
   redengine fie export --ccc C --from D --to D --out file.xlsx
+  redengine fie import FILE | fie generate --companies N --workers N --records N --out FILE
 
 Configuration comes from REDENGINE_* environment variables (docs/operations.md).
 `
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmdErr = projectionsCmd(ctx, cfg, log, args[1:], stdout)
 	case "scheduler":
 		cmdErr = schedulerCmd(ctx, cfg, log, args[1:], stdout)
+	case "fie":
+		cmdErr = fieCmd(ctx, cfg, log, args[1:], stdout)
 	default:
 		fmt.Fprintf(stderr, "redengine: unknown command %q\n\n%s", args[0], usage)
 		return 2
