@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +42,11 @@ type Cases struct {
 	// Wait returns when the cases read model has reached pos, or an
 	// errs.Unavailable error after a bounded wait.
 	Wait func(ctx context.Context, pos eventstore.Position) error
+
+	// sums memoises the SHA-256 of each resolution's PDF (the rendering is
+	// deterministic), so the public verify route does not render on every
+	// call.
+	sums sync.Map // resolution ID → hex SHA-256
 }
 
 var (
@@ -898,13 +904,27 @@ func (m *Cases) verify(c echo.Context) error {
 	if !ok || ev.VerificationCode != code {
 		return c.JSON(http.StatusOK, Verification{Code: code})
 	}
-	pdf, err := m.render(ev)
+	sum, err := m.pdfSum(ev)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, Verification{Code: code, Authentic: true, Document: &VerifiedDocument{
 		Kind: "resolucion_desistimiento", Title: "Resolución de Desistimiento", Number: ev.Number,
-		IssuingBody: ev.Facts.IssuingBody, IssuedAt: ev.IssuedAt.UTC(), CaseNumber: ev.Facts.CaseNumber, SHA256: sha256Hex(pdf)}})
+		IssuingBody: ev.Facts.IssuingBody, IssuedAt: ev.IssuedAt.UTC(), CaseNumber: ev.Facts.CaseNumber, SHA256: sum}})
+}
+
+// pdfSum returns the SHA-256 of a resolution's PDF, rendering it once.
+func (m *Cases) pdfSum(ev cases.DesistimientoIssued) (string, error) {
+	if v, ok := m.sums.Load(ev.ResolutionID); ok {
+		return v.(string), nil
+	}
+	pdf, err := m.render(ev)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256Hex(pdf)
+	m.sums.Store(ev.ResolutionID, sum)
+	return sum, nil
 }
 
 func (m *Cases) render(ev cases.DesistimientoIssued) ([]byte, error) {

@@ -201,6 +201,7 @@ func TestCaseTramiteClosedDeOficioThenNotificationRejected(t *testing.T) {
 		}
 		w.e.Do(enginetestRequest(r.method, r.path, w.eva, body)).Want(t, http.StatusForbidden)
 	}
+	w.e.Post(w.eva, "/v1/cases", tramite("Para otra autorización")).Want(t, http.StatusForbidden)
 	w.e.Get(w.eva, "/v1/desistimientos").Want(t, http.StatusOK).JSON(t, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("eva sees %+v", list.Items)

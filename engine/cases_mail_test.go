@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"redengine/config"
 )
 
 // mailpit reads the Mailpit of REDENGINE_TEST_MAILPIT (scripts/mailpit.sh).
@@ -87,7 +89,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // Spanish with the case number, and the trail records each delivery.
 func TestCaseEmailsDeliveredToMailpit(t *testing.T) {
 	mp := needMailpit(t)
-	w := newCasesWorld(t, true)
+	w := newCasesWorld(t, func(c *config.Config) { c.SMTPAddr = os.Getenv("REDENGINE_TEST_SMTP") })
 	contact := "buzon+" + uuid.NewString()[:8] + "@gestoria.test"
 	w.e.Put(w.ana, "/v1/autorizaciones/A0001/contact", map[string]string{"email": contact}).Want(t, http.StatusOK)
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -26,15 +28,11 @@ type casesWorld struct {
 
 const contactA = "buzon@gestoria.test"
 
-// Mail is delivered only when smtp is true (and a Mailpit is configured),
-// so that the other tests see emails exactly as the cases request them.
-func newCasesWorld(t *testing.T, smtp ...bool) *casesWorld {
+// No mail is delivered unless an option sets an SMTP address, so that the
+// tests see emails exactly as the cases request them.
+func newCasesWorld(t *testing.T, opts ...enginetest.Option) *casesWorld {
 	t.Helper()
-	e := enginetest.New(t, func(c *config.Config) {
-		if len(smtp) == 0 || !smtp[0] {
-			c.SMTPAddr = ""
-		}
-	})
+	e := enginetest.New(t, append([]enginetest.Option{func(c *config.Config) { c.SMTPAddr = "" }}, opts...)...)
 	w := &casesWorld{e: e, admin: e.Token(auth.Admin, "root"), ana: e.Token(auth.Autorizado, "ana"),
 		luis: e.Token(auth.Autorizado, "luis"), eva: e.Token(auth.Autorizado, "eva"),
 		tram: e.Token(auth.Tramitador, "tram-7"), comp: e.Token(auth.Compliance, "comp-1"), aud: e.Token(auth.Auditor, "aud-1")}
@@ -460,4 +458,26 @@ func TestCaseQueueFiltersAndReclassify(t *testing.T) {
 
 func enginetestRequest(method, path, token string, body any) enginetest.Request {
 	return enginetest.Request{Method: method, Path: path, Token: token, Body: body}
+}
+
+// TestCaseTermHonoursConfiguredHolidays: a holiday from REDENGINE_HOLIDAYS
+// (here Monday 21 December) moves the end of a term like a national one.
+func TestCaseTermHonoursConfiguredHolidays(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "festivos.txt")
+	if err := os.WriteFile(file, []byte("# festivo local\n2026-12-21\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newCasesWorld(t, func(c *config.Config) { c.Holidays = file })
+	w.clock(t, "2026-11-30T10:00:00+01:00")
+	c := w.open(t, w.ana, consulta("A0001", "Consulta"))
+	r := w.request(t, c.ID, "Indique el importe.")
+	if r.PendingRequest.LastDay != "2026-12-22" || !r.PendingRequest.Deadline.Equal(at(t, "2026-12-23T00:00:00+01:00")) {
+		t.Errorf("term with a configured holiday: %+v", r.PendingRequest)
+	}
+	if n := w.clock(t, "2026-12-22T23:59:59+01:00"); n != 0 {
+		t.Errorf("closed on the last day (%d)", n)
+	}
+	if n := w.clock(t, "2026-12-23T00:00:00+01:00"); n != 1 {
+		t.Errorf("not closed after the term (%d)", n)
+	}
 }
