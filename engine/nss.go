@@ -82,7 +82,7 @@ func (e *Engine) nssFeature(dir *api.Directory) (feature, error) {
 	return feature{
 		Module:          mod,
 		Projections:     []projections.Projection{readmodels.NSS{}},
-		Deadlines:       nssDeadlines,
+		Deadlines:       nssDeadlines(nss.Codec()),
 		DeadlineStreams: []string{nss.Category + "-"},
 		Actions:         map[string]scheduler.Dispatcher{nss.ActionEliminate: mod.EliminateDue},
 	}, nil
@@ -98,22 +98,24 @@ var nssDeadlineTypes = map[string]bool{
 // NSSAssigned sets eliminate_nss at the alta deadline; an alta, an
 // elimination or a cancellation clears it. Events of other streams are
 // another feature's.
-func nssDeadlines(ev eventstore.Event) ([]scheduler.Change, error) {
-	if !strings.HasPrefix(ev.Stream, nss.Category+"-") || !nssDeadlineTypes[ev.Type] {
-		return nil, nil
-	}
-	v, err := nss.Codec().Decode(ev)
-	if err != nil {
-		return nil, err
-	}
-	id := strings.TrimPrefix(ev.Stream, nss.Category+"-")
-	var out []scheduler.Change
-	for _, c := range nss.Deadlines(id, v) {
-		ch := scheduler.Change{Kind: scheduler.Set, DeadlineID: c.Key, DueAt: c.Due, Action: c.Action, Target: c.AssignmentID}
-		if c.Clear {
-			ch = scheduler.Change{Kind: scheduler.Clear, DeadlineID: c.Key}
+func nssDeadlines(codec *commands.Codec) scheduler.Mapper {
+	return func(ev eventstore.Event) ([]scheduler.Change, error) {
+		if !strings.HasPrefix(ev.Stream, nss.Category+"-") || !nssDeadlineTypes[ev.Type] {
+			return nil, nil
 		}
-		out = append(out, ch)
+		v, err := codec.Decode(ev)
+		if err != nil {
+			return nil, err
+		}
+		id := strings.TrimPrefix(ev.Stream, nss.Category+"-")
+		var out []scheduler.Change
+		for _, c := range nss.Deadlines(id, v) {
+			ch := scheduler.Change{Kind: scheduler.Set, DeadlineID: c.Key, DueAt: c.Due, Action: c.Action, Target: c.AssignmentID}
+			if c.Clear {
+				ch = scheduler.Change{Kind: scheduler.Clear, DeadlineID: c.Key}
+			}
+			out = append(out, ch)
+		}
+		return out, nil
 	}
-	return out, nil
 }

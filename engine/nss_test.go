@@ -85,9 +85,10 @@ type assignmentView struct {
 	EliminationReason string    `json:"eliminationReason"`
 	Position          string    `json:"position"`
 	Summary           *struct {
-		Document string `json:"document"`
-		Province string `json:"province"`
-		Address  string `json:"address"`
+		Document      string `json:"document"`
+		Province      string `json:"province"`
+		Address       string `json:"address"`
+		Authorization string `json:"authorization"`
 	} `json:"summary"`
 	Emails []struct {
 		ID, Template, Status string
@@ -426,6 +427,8 @@ func TestNSSAltaAnnulled(t *testing.T) {
 			t.Errorf("no %s in %v", want, types)
 		}
 	}
+	// The person was released: a new request for it is accepted.
+	w.request(t, w.ana, nssForm(autAna, dni(30000001)))
 	w.Post(w.tram, "/v1/nss-assignments/"+b.ID+"/alta/annul", nil).Want(t, http.StatusOK)
 	if types := eventTypes(w.history(t, b.ID)); !slices.Contains(types, "EmailSkipped") {
 		t.Errorf("eva's trail: %v", types)
