@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"iter"
 	"path/filepath"
 
 	"redengine/api"
@@ -88,7 +89,7 @@ func (e *Engine) ExportFIER(ctx context.Context, ccc string, from, to fie.Date, 
 	if err := (fiecompany.Policy{}).CheckCount(total); err != nil {
 		return 0, err
 	}
-	rows := readmodels.FIERecordsOnly(readmodels.FIERecords(ctx, e.ReadDB, ccc, from, to, 0))
+	rows := prefetch(ctx, readmodels.FIERecordsOnly(readmodels.FIERecords(ctx, e.ReadDB, ccc, from, to, 0)))
 	if progress != nil {
 		inner := rows
 		rows = func(yield func(fie.Record, error) bool) {
@@ -105,4 +106,62 @@ func (e *Engine) ExportFIER(ctx context.Context, ccc string, from, to fie.Date, 
 		}
 	}
 	return fier.WriteFIER(w, rows, fier.Meta{CCC: ccc, From: from, To: to, GeneratedAt: e.Clock.Now()})
+}
+
+// prefetch reads seq in its own goroutine, a batch ahead, so that reading
+// and decoding rows overlaps with writing the workbook. A consumer that stops
+// early stops the reader.
+func prefetch(ctx context.Context, seq iter.Seq2[fie.Record, error]) iter.Seq2[fie.Record, error] {
+	const batch = 256
+	type chunk struct {
+		recs []fie.Record
+		err  error
+	}
+	return func(yield func(fie.Record, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		ch := make(chan chunk, 2)
+		go func() {
+			defer close(ch)
+			buf := make([]fie.Record, 0, batch)
+			send := func(c chunk) bool {
+				select {
+				case ch <- c:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}
+			for r, err := range seq {
+				if err != nil {
+					send(chunk{err: err})
+					return
+				}
+				if buf = append(buf, r); len(buf) == batch {
+					if !send(chunk{recs: buf}) {
+						return
+					}
+					buf = make([]fie.Record, 0, batch)
+				}
+			}
+			if len(buf) > 0 {
+				send(chunk{recs: buf})
+			}
+		}()
+		defer func() {
+			cancel()
+			for range ch { // wait for the reader, which stops at its next send
+			}
+		}()
+		for c := range ch {
+			if c.err != nil {
+				yield(fie.Record{}, c.err)
+				return
+			}
+			for _, r := range c.recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -89,6 +89,7 @@ func fieExport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if err := e.CatchUpFIE(ctx); err != nil {
 		return err
 	}
+	caughtUp := time.Since(start)
 	tmp, err := os.CreateTemp(filepath.Dir(*out), filepath.Base(*out)+".*.tmp")
 	if err != nil {
 		return errs.E(errs.Unavailable, "no se puede crear el fichero de salida", err)
@@ -114,7 +115,8 @@ func fieExport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if err := os.Rename(tmp.Name(), *out); err != nil {
 		return errs.E(errs.Unavailable, err)
 	}
-	fmt.Fprintf(stdout, "%d registros del CCC %s (%s a %s) en %s, %s\n", n, *ccc, from, to, *out, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%d registros del CCC %s (%s a %s) en %s: vista al día en %s, Excel en %s\n", n, *ccc, from, to, *out,
+		caughtUp.Round(time.Millisecond), (time.Since(start) - caughtUp).Round(time.Millisecond))
 	return nil
 }
 
