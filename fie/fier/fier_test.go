@@ -298,3 +298,42 @@ func TestFileName(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// Exports may run at the same time (several downloads at once).
+func TestConcurrentExports(t *testing.T) {
+	var recs []fie.Record
+	for r := range fietest.Records(120, 40, 9) {
+		recs = append(recs, r)
+	}
+	var want []byte
+	errc := make(chan error, 4)
+	outs := make([]bytes.Buffer, 4)
+	for i := range outs {
+		go func() {
+			_, err := fier.WriteFIER(&outs[i], fier.Slice(recs), fier.Meta{CCC: recs[0].CCC})
+			errc <- err
+		}()
+	}
+	for range outs {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range outs {
+		x, err := excelize.OpenReader(bytes.NewReader(outs[i].Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := x.GetRows(fier.SheetName)
+		x.Close()
+		if len(rows) != 122 {
+			t.Fatalf("export %d: %d rows", i, len(rows))
+		}
+		got := []byte(fmt.Sprint(rows))
+		if want == nil {
+			want = got
+		} else if !bytes.Equal(got, want) {
+			t.Fatalf("export %d differs", i)
+		}
+	}
+}
