@@ -165,41 +165,12 @@ func (m *Cases) open(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	caseID := commands.DeriveID(meta.CommandID, cases.Category)
 	cmd := cases.OpenCase{
-		CaseID: caseID, Actor: meta.Actor, Authorization: aut.Number, Origin: cases.Origin(in.Origin),
+		Actor: meta.Actor, Authorization: aut.Number, Origin: cases.Origin(in.Origin),
 		Type: casia.Type(in.Type), Materia: in.Materia, Categoria: in.Categoria, Subcategoria: in.Subcategoria,
 		Subject: in.Subject, Body: in.Body, ExtraData: in.ExtraData, Documents: in.Documents, Contact: aut.ContactEmail,
 	}
-	prior, err := m.Cases.Load(ctx, caseID)
-	if err != nil {
-		return err
-	}
-	if !prior.Exists {
-		if err := m.Decider.ValidateOpen(cmd); err != nil {
-			return err
-		}
-		year := cases.NumberYear(m.Clock.Now())
-		reserved, err := m.Numbers.Handle(ctx, cases.SequenceID(year), meta, cases.ReserveNumber(year, caseID))
-		if err != nil {
-			return err
-		}
-		if len(reserved.Events) == 0 {
-			return errs.E(op, errs.Internal, "la reserva del número de caso no devolvió eventos")
-		}
-		v, err := m.Numbers.Aggregate().Codec.Decode(reserved.Events[0])
-		if err != nil {
-			return errs.E(op, err)
-		}
-		n, ok := v.(cases.NumberReserved)
-		if !ok || n.CaseID != caseID {
-			return errs.E(op, errs.Internal, "la reserva del número de caso no corresponde al caso")
-		}
-		cmd.Number = cases.FormatNumber(n.Year, n.N)
-	} else {
-		cmd.Number = prior.State.Number
-	}
-	res, err := m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
+	res, err := m.Open(ctx, meta, cmd)
 	if err != nil {
 		return err
 	}
@@ -207,6 +178,48 @@ func (m *Cases) open(c echo.Context) error {
 	s := res.State
 	return created(c, CaseCreated{ID: s.ID, Number: s.Number, State: s.Status, Type: s.Type, Origin: s.Origin,
 		Authorization: s.Authorization, Unit: s.Unit, Justificante: s.Justificante})
+}
+
+// Open opens a case: the case ID derives from the command ID (so a repeat
+// lands on the same stream and returns the first result); a new opening is
+// validated first, then takes the next number of the year from the sequence
+// stream, then is appended. cmd.CaseID and cmd.Number are filled in here.
+func (m *Cases) Open(ctx context.Context, meta commands.Meta, cmd cases.OpenCase) (commands.Result[cases.State], error) {
+	const op = errs.Op("api.cases.Open")
+	if meta.CommandID == uuid.Nil {
+		meta.CommandID = commands.NewCommandID()
+	}
+	caseID := commands.DeriveID(meta.CommandID, cases.Category)
+	cmd.CaseID = caseID
+	prior, err := m.Cases.Load(ctx, caseID)
+	if err != nil {
+		return commands.Result[cases.State]{}, err
+	}
+	if prior.Exists {
+		cmd.Number = prior.State.Number
+		return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
+	}
+	if err := m.Decider.ValidateOpen(cmd); err != nil {
+		return commands.Result[cases.State]{}, err
+	}
+	year := cases.NumberYear(m.Clock.Now())
+	reserved, err := m.Numbers.Handle(ctx, cases.SequenceID(year), meta, cases.ReserveNumber(year, caseID))
+	if err != nil {
+		return commands.Result[cases.State]{}, err
+	}
+	if len(reserved.Events) == 0 {
+		return commands.Result[cases.State]{}, errs.E(op, errs.Internal, "la reserva del número de caso no devolvió eventos")
+	}
+	v, err := m.Numbers.Aggregate().Codec.Decode(reserved.Events[0])
+	if err != nil {
+		return commands.Result[cases.State]{}, errs.E(op, err)
+	}
+	n, ok := v.(cases.NumberReserved)
+	if !ok || n.CaseID != caseID {
+		return commands.Result[cases.State]{}, errs.E(op, errs.Internal, "la reserva del número de caso no corresponde al caso")
+	}
+	cmd.Number = cases.FormatNumber(n.Year, n.N)
+	return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
 }
 
 // waitMin honours the minPosition query parameter.

@@ -194,3 +194,96 @@ func outcome(ctx context.Context, h *commands.Handler[cases.State], dl scheduler
 	}
 	return 0, err
 }
+
+// LoadDemoCases opens the demo cases for LoadDemo's autorizaciones (1000001,
+// with a contact address, and 1000002, without): a consulta of Recaudación
+// left abierto, a trámite waiting on a requerimiento (pendiente_informacion,
+// closed de oficio once its 20 días naturales pass), an error_incidencia
+// answered and resolved, and a case TGSS opened addressed to 1000001. Every
+// command is keyed, so running it again appends nothing.
+func (e *Engine) LoadDemoCases(ctx context.Context) error {
+	cal, err := e.LegalCalendar()
+	if err != nil {
+		return err
+	}
+	key, err := e.Secret("verification-codes")
+	if err != nil {
+		return err
+	}
+	dec := cases.NewDecider(casia.Default(), cal, key)
+	h := commands.NewHandler(e.Store, e.Clock, cases.Aggregate(), e.conflictHook())
+	m := &api.Cases{Cases: h, Decider: dec, Clock: e.Clock,
+		Numbers: commands.NewHandler(e.Store, e.Clock, cases.SequenceAggregate(), e.conflictHook(), commands.WithMaxAttempts(numberAttempts))}
+	auts := commands.NewHandler(e.Store, e.Clock, authorizations.Aggregate())
+	contact := func(number string) (string, error) {
+		l, err := auts.Load(ctx, number)
+		return l.State.ContactEmail, err
+	}
+	meta := func(k string, a eventstore.Actor) commands.Meta {
+		return commands.Meta{CommandID: commands.IDFromKey("demo", "case-"+k), Actor: a}
+	}
+	ana := eventstore.Actor{ID: "ana.garcia", Role: cases.RoleAutorizado, Authorization: "1000001"}
+	luis := eventstore.Actor{ID: "luis.martin", Role: cases.RoleAutorizado, Authorization: "1000002"}
+	tram := eventstore.Actor{ID: "tramitador.1", Role: cases.RoleTramitador}
+	c1, err := contact("1000001")
+	if err != nil {
+		return err
+	}
+	c2, err := contact("1000002")
+	if err != nil {
+		return err
+	}
+	open := func(k string, a eventstore.Actor, cmd cases.OpenCase) (string, error) {
+		cmd.Actor = a
+		res, err := m.Open(ctx, meta(k, a), cmd)
+		if err != nil {
+			return "", errs.E(errs.Op("engine.LoadDemoCases"), "caso de demostración "+k, err)
+		}
+		return res.State.ID, nil
+	}
+	then := func(k, id string, a eventstore.Actor, d commands.Decide[cases.State]) error {
+		if _, err := h.Handle(ctx, id, meta(k, a), d); err != nil {
+			return errs.E(errs.Op("engine.LoadDemoCases"), "caso de demostración "+k, err)
+		}
+		return nil
+	}
+	if _, err := open("consulta", ana, cases.OpenCase{Authorization: "1000001", Type: casia.Consulta,
+		Materia: "Recaudación", Categoria: "Aplazamientos", Subcategoria: "Solicitud y requisitos",
+		Subject: "Requisitos de un aplazamiento", Body: "¿Qué garantías se exigen para aplazar 40.000 €?",
+		ExtraData: map[string]string{"ccc": "28123456742"}}); err != nil {
+		return err
+	}
+	tr, err := open("tramite", ana, cases.OpenCase{Authorization: "1000001", Type: casia.Tramite,
+		Materia: "Afiliación (altas y bajas)", Categoria: "Altas", Subcategoria: "Alta fuera de plazo",
+		Subject: "Alta fuera de plazo de una trabajadora", Body: "Solicitamos el alta con Fecha Real 01/07/2021.",
+		ExtraData: map[string]string{"ccc": "28123456742", "naf": "281234567840", "fechaReal": "2021-07-01"}})
+	if err != nil {
+		return err
+	}
+	if err := then("tramite-requerimiento", tr, tram, dec.RequestInformation(cases.TextCommand{Actor: tram,
+		Text: "Aporte el contrato de trabajo firmado por ambas partes.", Contact: c1})); err != nil {
+		return err
+	}
+	er, err := open("error", luis, cases.OpenCase{Authorization: "1000002", Type: casia.ErrorIncidencia,
+		Materia: "Sistema RED", Categoria: "Remesas", Subcategoria: "Errores en el tratamiento de remesas",
+		Subject: "La remesa devuelve un error", Body: "La remesa de ayer devuelve el error 9999.",
+		ExtraData: map[string]string{"remesa": "R-0001"}})
+	if err != nil {
+		return err
+	}
+	if err := then("error-respuesta", er, tram, dec.Reply(cases.TextCommand{Actor: tram, Text: "Estamos revisando la remesa."})); err != nil {
+		return err
+	}
+	if err := then("error-resolucion", er, tram, dec.Resolve(cases.TextCommand{Actor: tram,
+		Text: "La remesa se ha reprocesado correctamente.", Contact: c2})); err != nil {
+		return err
+	}
+	if _, err := open("tgss", tram, cases.OpenCase{Authorization: "1000001", Origin: cases.OriginTGSS, Type: casia.Consulta,
+		Materia: "Afiliación (altas y bajas)", Categoria: "Variaciones de datos", Subcategoria: "Contrato y coeficiente de parcialidad",
+		Subject: "Verificación del coeficiente de parcialidad", Body: "Confirme el coeficiente comunicado para la trabajadora indicada.",
+		ExtraData: map[string]string{"ccc": "28123456742", "naf": "281234567840"}, Contact: c1}); err != nil {
+		return err
+	}
+	e.Log.Info("demo cases loaded", "cases", 4)
+	return nil
+}

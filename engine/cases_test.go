@@ -481,3 +481,42 @@ func TestCaseTermHonoursConfiguredHolidays(t *testing.T) {
 		t.Errorf("not closed after the term (%d)", n)
 	}
 }
+
+// TestCaseDemoData: the demo cases load once, in their states, and a second
+// run appends nothing.
+func TestCaseDemoData(t *testing.T) {
+	e := enginetest.New(t)
+	for range 2 {
+		if err := e.LoadDemo(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.LoadDemoCases(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, err := e.Store.Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Projections.WaitFor(t.Context(), readmodels.CasesName, head); err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Items []struct{ Number, State, Origin string }
+	}
+	e.Get(e.Token(auth.Tramitador, "tramitador.1"), "/v1/cases").Want(t, http.StatusOK).JSON(t, &l)
+	var got []string
+	for _, it := range l.Items {
+		got = append(got, it.Number+" "+it.State+" "+it.Origin)
+	}
+	y := enginetest.Start.Year()
+	want := []string{
+		fmt.Sprintf("CAS-%d-000001 abierto autorizado", y),
+		fmt.Sprintf("CAS-%d-000002 pendiente_informacion autorizado", y),
+		fmt.Sprintf("CAS-%d-000003 resuelto autorizado", y),
+		fmt.Sprintf("CAS-%d-000004 abierto tgss", y),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("demo cases %v, want %v", got, want)
+	}
+}

@@ -74,10 +74,10 @@ func (Cases) Tables() []projections.Table {
 			)`
 		}, Indexes: func(t string) []string {
 			return []string{
-				`CREATE INDEX ` + t + `_by_opened ON ` + t + ` (opened_ns, id)`,
-				`CREATE INDEX ` + t + `_by_unit ON ` + t + ` (unit, opened_ns, id)`,
-				`CREATE INDEX ` + t + `_by_authorization ON ` + t + ` (authorization, opened_ns, id)`,
-				`CREATE INDEX ` + t + `_by_state ON ` + t + ` (state, opened_ns, id)`,
+				`CREATE INDEX ` + t + `_by_opened ON ` + t + ` (opened_ns, number)`,
+				`CREATE INDEX ` + t + `_by_unit ON ` + t + ` (unit, opened_ns, number)`,
+				`CREATE INDEX ` + t + `_by_authorization ON ` + t + ` (authorization, opened_ns, number)`,
+				`CREATE INDEX ` + t + `_by_state ON ` + t + ` (state, opened_ns, number)`,
 			}
 		}},
 		{Name: "desistimientos", Create: func(t string) string {
@@ -250,9 +250,9 @@ type CaseList struct {
 }
 
 // EncodeCaseCursor builds the cursor that continues after a case opened at
-// openedNS with the given ID.
-func EncodeCaseCursor(openedNS int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(openedNS, 10) + ":" + id))
+// openedNS with the given number.
+func EncodeCaseCursor(openedNS int64, number string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(openedNS, 10) + ":" + number))
 }
 
 func decodeCaseCursor(s string) (int64, string, error) {
@@ -262,14 +262,14 @@ func decodeCaseCursor(s string) (int64, string, error) {
 	}
 	ns, id, ok := strings.Cut(string(raw), ":")
 	if !ok || id == "" {
-		return 0, "", fmt.Errorf("cursor sin identificador")
+		return 0, "", fmt.Errorf("cursor sin número de caso")
 	}
 	n, err := strconv.ParseInt(ns, 10, 64)
 	return n, id, err
 }
 
 // ListCases returns a page of the cases that match f, oldest first (opening
-// time, then ID): a unit's queue when f.Unit is set.
+// time, then case number): a unit's queue when f.Unit is set.
 func ListCases(ctx context.Context, db *sql.DB, f CaseFilter) (CaseList, error) {
 	const op = errs.Op("readmodels.ListCases")
 	out := CaseList{Items: []CaseSummary{}}
@@ -305,12 +305,12 @@ func ListCases(ctx context.Context, db *sql.DB, f CaseFilter) (CaseList, error) 
 		args = append(args, f.OpenedTo.String())
 	}
 	if f.Cursor != "" {
-		ns, id, err := decodeCaseCursor(f.Cursor)
+		ns, number, err := decodeCaseCursor(f.Cursor)
 		if err != nil {
 			return out, errs.E(op, errs.Invalid, errs.FieldError{Field: "cursor", Reason: "cursor no válido"})
 		}
-		where = append(where, "(opened_ns > ? OR (opened_ns = ? AND id > ?))")
-		args = append(args, ns, ns, id)
+		where = append(where, "(opened_ns > ? OR (opened_ns = ? AND number > ?))")
+		args = append(args, ns, ns, number)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -321,7 +321,7 @@ func ListCases(ctx context.Context, db *sql.DB, f CaseFilter) (CaseList, error) 
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY opened_ns, id LIMIT ?"
+	q += " ORDER BY opened_ns, number LIMIT ?"
 	args = append(args, limit+1)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -340,7 +340,7 @@ func ListCases(ctx context.Context, db *sql.DB, f CaseFilter) (CaseList, error) 
 		}
 		if len(out.Items) == limit {
 			last := out.Items[len(out.Items)-1]
-			out.NextCursor = EncodeCaseCursor(lastNS, last.ID)
+			out.NextCursor = EncodeCaseCursor(lastNS, last.Number)
 			break
 		}
 		s.OpenedAt = time.Unix(0, ns).UTC()
