@@ -17,7 +17,14 @@ import (
 	"redengine/eventstore"
 )
 
-const columns = `seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash`
+// columns are what a read selects. The ID and the hashes come in one blob
+// (ID, hash, then the previous hash when there is one): every column costs a
+// few calls into SQLite, more than the bytes themselves.
+const columns = `seq, stream, revision, type, schema_version, data, metadata, recorded_at, ` +
+	`CAST(id || hash || COALESCE(prev_hash, x'') AS BLOB)`
+
+// numColumns is how many columns a read selects.
+const numColumns = 9
 
 // reader is one connection of the read pool with its prepared statements.
 // Reads go through the driver directly: database/sql's per-column scanning
@@ -189,7 +196,7 @@ func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, lim
 		capHint = 64
 	}
 	out := make([]eventstore.Event, 0, capHint)
-	dest := make([]driver.Value, 11)
+	dest := make([]driver.Value, numColumns)
 	var lastStream, lastType string
 	for {
 		if err := rows.Next(dest); err != nil {
@@ -221,34 +228,29 @@ func eventOf(v []driver.Value) (eventstore.Event, error) {
 	seq, ok0 := v[0].(int64)
 	stream, ok1 := v[1].(string)
 	rev, ok2 := v[2].(int64)
-	id, ok3 := v[3].([]byte)
-	typ, ok4 := v[4].(string)
-	sv, ok5 := v[5].(int64)
-	data, ok6 := v[6].([]byte)
-	meta, ok7 := v[7].([]byte)
-	rec, ok8 := v[8].(int64)
-	prev, ok9 := v[9].([]byte)
-	hash, ok10 := v[10].([]byte)
-	if v[9] == nil {
-		ok9 = true
-	}
+	typ, ok3 := v[3].(string)
+	sv, ok4 := v[4].(int64)
+	data, ok5 := v[5].([]byte)
+	meta, ok6 := v[6].([]byte)
+	rec, ok7 := v[7].(int64)
+	ids, ok8 := v[8].([]byte)
 	// A row edited by hand may hold text where a blob belongs; read it as
 	// bytes so that verification reports the altered event instead of
 	// failing to read it.
+	if t, ok := v[5].(string); ok {
+		data, ok5 = []byte(t), true
+	}
 	if t, ok := v[6].(string); ok {
-		data, ok6 = []byte(t), true
+		meta, ok6 = []byte(t), true
 	}
-	if t, ok := v[7].(string); ok {
-		meta, ok7 = []byte(t), true
+	if v[5] == nil {
+		ok5 = true // an empty blob comes back as NULL
 	}
-	if v[6] == nil {
-		ok6 = true // an empty blob comes back as NULL
-	}
-	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10) || len(id) != 16 {
+	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || len(ids) < 16+32 {
 		return e, errs.E(errs.Internal, fmt.Sprintf("fila corrupta en la posición %v", v[0]))
 	}
 	e = eventstore.Event{
-		ID:            uuid.UUID(id),
+		ID:            uuid.UUID(ids[:16]),
 		Stream:        stream,
 		Type:          typ,
 		SchemaVersion: int(sv),
@@ -256,8 +258,10 @@ func eventOf(v []driver.Value) (eventstore.Event, error) {
 		Revision:      uint64(rev),
 		Position:      pos(uint64(seq)),
 		RecordedAt:    time.Unix(0, rec).UTC(),
-		PrevHash:      prev,
-		Hash:          hash,
+		Hash:          ids[16:48:48],
+	}
+	if len(ids) > 48 {
+		e.PrevHash = ids[48:]
 	}
 	if err := decodeMetadata(meta, &e.Metadata); err != nil {
 		return e, errs.E(errs.Internal, "metadatos corruptos en la posición "+e.Position.String(), err)
