@@ -439,8 +439,24 @@ func TestCaseQueueFiltersAndReclassify(t *testing.T) {
 	if rc.Unit != "UGA-Cotizacion" || len(rc.Routing) != 2 || rc.Routing[1].Reason != "reclasificacion" {
 		t.Errorf("reclassified: %+v", rc)
 	}
+	before := w.get(t, w.ana, d.ID).Revision
 	w.e.Post(w.tram, "/v1/cases/"+d.ID+"/reclassify", map[string]any{"materia": "Cotización", "categoria": "Liquidación de cuotas",
 		"subcategoria": "Liquidación fuera de plazo"}).Want(t, http.StatusConflict)
+	if after := w.get(t, w.ana, d.ID).Revision; after != before {
+		t.Errorf("a refused command appended: revision %d → %d", before, after)
+	}
+	// Either party attaches documents (metadata and SHA-256).
+	var withDoc struct {
+		Documents []struct{ ID, Name, SHA256, AddedBy string }
+	}
+	w.e.Post(w.ana, "/v1/cases/"+d.ID+"/documents", map[string]any{"documents": []map[string]any{{"name": "nomina.pdf",
+		"mediaType": "application/pdf", "size": 1024, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}}).
+		Want(t, http.StatusOK).JSON(t, &withDoc)
+	if len(withDoc.Documents) != 1 || withDoc.Documents[0].Name != "nomina.pdf" || withDoc.Documents[0].AddedBy != "ana" {
+		t.Errorf("documents: %+v", withDoc.Documents)
+	}
+	w.e.Post(w.ana, "/v1/cases/"+d.ID+"/documents", map[string]any{"documents": []map[string]any{{"name": "x.pdf",
+		"mediaType": "application/pdf", "size": 1, "sha256": "nope"}}}).Want(t, http.StatusBadRequest)
 	w.e.Post(w.ana, "/v1/cases/"+c.ID+"/reclassify", map[string]any{"materia": "x", "categoria": "y", "subcategoria": "z"}).Want(t, http.StatusForbidden)
 	w.sync(t)
 	if got := ids(w.tram, "?unit=UGA-Cotizacion"); !slices.Equal(got, []string{c.ID}) {
