@@ -871,3 +871,53 @@ func (m *NSS) localidades(c echo.Context) error {
 	return c.JSON(http.StatusOK, LocalidadesView{CodigoPostal: pc.String(), Province: fmt.Sprintf("%02d", pc.Province()),
 		ProvinceName: pc.ProvinceName(), Items: items})
 }
+
+// VerifiedKindNSS is the VerifiedDocument.Kind of an NSS assignment
+// resolution.
+const VerifiedKindNSS = "resolucion_asignacion_nss"
+
+// VerifyCode checks a código seguro de verificación printed on a duplicate
+// of an NSS assignment resolution (the PDF points to GET
+// /v1/documents/verify/{code}): the assignment it belongs to, found through
+// the read model, must be consolidated and its code, recomputed with the
+// engine's key, must match. It answers what the code belongs to without
+// personal data (Number is the assignment's reference; SHA256 and
+// CaseNumber are empty: every duplicate prints its own date), or nil when
+// the code is not one of an NSS resolution. The verification route of the
+// documents calls it for codes it does not know.
+func (m *NSS) VerifyCode(ctx context.Context, code string) (*VerifiedDocument, error) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	id, ok, err := readmodels.NSSAssignmentIDByCode(ctx, m.DB, code)
+	if err != nil {
+		return nil, err
+	}
+	if !ok && m.Wait != nil {
+		head, err := m.Store.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Wait(ctx, head); err != nil {
+			return nil, err
+		}
+		if id, ok, err = readmodels.NSSAssignmentIDByCode(ctx, m.DB, code); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
+		return nil, nil
+	}
+	l, err := m.Assignments.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s := l.State
+	if !l.Exists || nssdoc.VerificationCode(m.DocumentKey, s) != code || nss.CanIssueDuplicate(s) != nil {
+		return nil, nil
+	}
+	r, err := nssdoc.AssignmentResolution(s, m.DocumentKey, s.ConsolidatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &VerifiedDocument{Kind: VerifiedKindNSS, Title: nssdoc.Title, Number: s.ID, IssuingBody: r.Body,
+		IssuedAt: s.AssignedAt.UTC()}, nil
+}

@@ -81,7 +81,7 @@ func (e *Engine) nssFeature(dir *api.Directory) (feature, error) {
 	}
 	return feature{
 		Module:          mod,
-		Projections:     []projections.Projection{readmodels.NSS{}},
+		Projections:     []projections.Projection{readmodels.NSS{CodeKey: docKey}},
 		Deadlines:       nssDeadlines(nss.Codec()),
 		DeadlineStreams: []string{nss.Category + "-"},
 		Actions:         map[string]scheduler.Dispatcher{nss.ActionEliminate: mod.EliminateDue},

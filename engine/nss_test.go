@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"redengine/auth"
+	"redengine/domain/nss"
+	"redengine/domain/nss/nssdoc"
 	"redengine/engine/enginetest"
 	"redengine/eventstore"
+	"redengine/readmodels"
 )
 
 // The engine's manual clock starts at enginetest.Start: Friday 27 November
@@ -251,6 +254,19 @@ func TestNSSAssignAltaConsolidateDuplicate(t *testing.T) {
 	}
 	w.Get(w.eva, dup).Want(t, http.StatusForbidden)
 	w.Get(w.comp, dup).Want(t, http.StatusForbidden)
+	// The read model indexes the resolution's verification code.
+	key, err := w.Secret("nss-documents")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Projections.WaitFor(t.Context(), readmodels.NSSName, w.head(t)); err != nil {
+		t.Fatal(err)
+	}
+	var st nss.State
+	w.Get(w.ana, "/v1/nss-assignments/"+v.ID).Want(t, http.StatusOK).JSON(t, &st)
+	if id, ok, err := readmodels.NSSAssignmentIDByCode(t.Context(), w.ReadDB, nssdoc.VerificationCode(key, st)); err != nil || !ok || id != v.ID {
+		t.Errorf("verification code: %q %v %v", id, ok, err)
+	}
 	w.Get(w.ana, "/v1/duplicados-ta?naf="+a.NSS).Want(t, http.StatusBadRequest)
 	w.Get(w.ana, "/v1/duplicados-ta?naf=281234567841&nssAsignado=true").Want(t, http.StatusBadRequest)
 	w.Get(w.ana, "/v1/duplicados-ta?naf=281234567840&nssAsignado=true").Want(t, http.StatusNotFound)

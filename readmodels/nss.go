@@ -10,6 +10,7 @@ import (
 	"redengine/commands"
 	"redengine/domain/calendar"
 	"redengine/domain/nss"
+	"redengine/domain/nss/nssdoc"
 	"redengine/errs"
 	"redengine/eventstore"
 	"redengine/projections"
@@ -21,9 +22,15 @@ const NSSName = "nss_assignments"
 // NSS projects the NSS assignment streams: one row per assignment with its
 // folded state (nss.Evolve, the aggregate's own fold), indexed by
 // autorización and request day, by NSS, and by elimination, plus the
-// communication of an elimination. The rows hold personal data (the person
-// of the request): they are read only by the routes that may show it.
-type NSS struct{}
+// communication of an elimination, and by the código seguro de
+// verificación of the assignment resolution (when CodeKey is set). The rows
+// hold personal data (the person of the request): they are read only by the
+// routes that may show it.
+type NSS struct {
+	// CodeKey keys the verification codes (nssdoc.VerificationCode); nil
+	// leaves the verification_code column empty.
+	CodeKey []byte
+}
 
 // Name of the projection.
 func (NSS) Name() string { return NSSName }
@@ -50,6 +57,7 @@ func (NSS) Tables() []projections.Table {
 				eliminated_on         TEXT NOT NULL,
 				eliminated_ns         INTEGER NOT NULL,
 				reason                TEXT NOT NULL,
+				verification_code     TEXT NOT NULL,
 				usuario_principal     TEXT NOT NULL,
 				communication_id      TEXT NOT NULL,
 				communication_subject TEXT NOT NULL,
@@ -63,6 +71,7 @@ func (NSS) Tables() []projections.Table {
 				`CREATE INDEX ` + t + `_by_aut ON ` + t + ` (authorization, requested_ns)`,
 				`CREATE INDEX ` + t + `_by_nss ON ` + t + ` (nss)`,
 				`CREATE INDEX ` + t + `_by_elim ON ` + t + ` (eliminated_ns) WHERE eliminated_ns > 0`,
+				`CREATE INDEX ` + t + `_by_code ON ` + t + ` (verification_code) WHERE verification_code <> ''`,
 			}
 		},
 	}}
@@ -76,7 +85,7 @@ type nssRow struct {
 }
 
 // Apply folds one event into its assignment's row.
-func (NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
+func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
 	const op = errs.Op("readmodels.NSS")
 	codec := nss.Codec()
 	if !codec.Knows(e.Type) {
@@ -115,21 +124,26 @@ func (NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e ev
 	if !s.EliminatedAt.IsZero() {
 		eliminatedOn, eliminatedNS = cal.DateOf(s.EliminatedAt).String(), s.EliminatedAt.UnixNano()
 	}
+	code := ""
+	if p.CodeKey != nil && s.NSS != "" && !s.AssignedAt.IsZero() {
+		code = nssdoc.VerificationCode(p.CodeKey, s)
+	}
 	raw, err := json.Marshal(s)
 	if err != nil {
 		return errs.E(op, err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (id, authorization, state, requested_on, requested_ns, nss, eliminated_on,
-		eliminated_ns, reason, usuario_principal, communication_id, communication_subject, revision, position, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		eliminated_ns, reason, verification_code, usuario_principal, communication_id, communication_subject, revision, position, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET authorization = excluded.authorization, state = excluded.state,
 		requested_on = excluded.requested_on, requested_ns = excluded.requested_ns, nss = excluded.nss,
 		eliminated_on = excluded.eliminated_on, eliminated_ns = excluded.eliminated_ns, reason = excluded.reason,
+		verification_code = excluded.verification_code,
 		usuario_principal = excluded.usuario_principal, communication_id = excluded.communication_id,
 		communication_subject = excluded.communication_subject, revision = excluded.revision,
 		position = excluded.position, data = excluded.data`,
 		id, s.Authorization, string(s.Status), requestedOn, s.RequestedAt.UnixNano(), s.NSS, eliminatedOn, eliminatedNS,
-		string(s.EliminationReason), r.usuarioPrincipal, r.commID, r.commSubject, int64(e.Revision), e.Position.String(), string(raw))
+		string(s.EliminationReason), code, r.usuarioPrincipal, r.commID, r.commSubject, int64(e.Revision), e.Position.String(), string(raw))
 	if err != nil {
 		return errs.E(op, err)
 	}
@@ -224,6 +238,21 @@ func NSSAssignmentIDByNSS(ctx context.Context, db *sql.DB, n string) (string, bo
 		return "", false, nil
 	case err != nil:
 		return "", false, errs.E(errs.Op("readmodels.NSSAssignmentIDByNSS"), errs.Unavailable, err)
+	}
+	return id, true, nil
+}
+
+// NSSAssignmentIDByCode returns the ID of the assignment whose resolution
+// carries the verification code (as nssdoc.VerificationCode formats it),
+// if the read model has it.
+func NSSAssignmentIDByCode(ctx context.Context, db *sql.DB, code string) (string, bool, error) {
+	var id string
+	err := db.QueryRowContext(ctx, `SELECT id FROM `+NSSName+` WHERE verification_code = ? LIMIT 1`, code).Scan(&id)
+	switch {
+	case err == sql.ErrNoRows || code == "":
+		return "", false, nil
+	case err != nil:
+		return "", false, errs.E(errs.Op("readmodels.NSSAssignmentIDByCode"), errs.Unavailable, err)
 	}
 	return id, true, nil
 }

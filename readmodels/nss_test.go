@@ -10,6 +10,7 @@ import (
 	"redengine/commands"
 	"redengine/domain/calendar"
 	"redengine/domain/nss"
+	"redengine/domain/nss/nssdoc"
 	"redengine/eventstore"
 	"redengine/eventstore/sqlite"
 	"redengine/projections"
@@ -43,7 +44,7 @@ func TestNSSReadModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := projections.New(db, store, []projections.Projection{readmodels.NSS{}}, projections.Options{Clock: clk})
+	r, err := projections.New(db, store, []projections.Projection{readmodels.NSS{CodeKey: []byte("k")}}, projections.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +129,16 @@ func TestNSSReadModel(t *testing.T) {
 	}
 	if id, ok, err := readmodels.NSSAssignmentIDByNSS(ctx, db, "280000000192"); err != nil || !ok || id != a {
 		t.Errorf("by NSS: %q %v %v", id, ok, err)
+	}
+	st, err := h.Load(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok, err := readmodels.NSSAssignmentIDByCode(ctx, db, nssdoc.VerificationCode([]byte("k"), st.State)); err != nil || !ok || id != a {
+		t.Errorf("by code: %q %v %v", id, ok, err)
+	}
+	if _, ok, _ := readmodels.NSSAssignmentIDByCode(ctx, db, ""); ok {
+		t.Error("empty code found")
 	}
 	if _, ok, _ := readmodels.NSSAssignmentIDByNSS(ctx, db, "281234567840"); ok {
 		t.Error("unknown NSS found")
