@@ -144,10 +144,44 @@ func (in *Ingester) ReceiveRecords(ctx context.Context, records []fie.Record, me
 	return out, nil
 }
 
-// companyBatch is the records of one company, in order.
+// companyBatch is the records of one company, in order: given (JSON) or
+// read from the company's EMP groups of a file as they are written, so an
+// import does not hold a second copy of the file's records.
 type companyBatch struct {
 	id      string
 	records []fie.Record
+	groups  []*fie.Company
+}
+
+// chunks yields the batch's records in slices of at most
+// MaxRecordsPerAppend; a slice is valid until the next one.
+func (b *companyBatch) chunks(yield func([]fie.Record) bool) {
+	if b.groups == nil {
+		for start := 0; start < len(b.records); start += MaxRecordsPerAppend {
+			if !yield(b.records[start:min(start+MaxRecordsPerAppend, len(b.records))]) {
+				return
+			}
+		}
+		return
+	}
+	buf := make([]fie.Record, 0, MaxRecordsPerAppend)
+	for _, c := range b.groups {
+		for wi := range c.Workers {
+			w := &c.Workers[wi]
+			for bi := range w.Benefits {
+				buf = append(buf, fie.NewRecord(c, w, &w.Benefits[bi]))
+				if len(buf) == MaxRecordsPerAppend {
+					if !yield(buf) {
+						return
+					}
+					buf = buf[:0]
+				}
+			}
+		}
+	}
+	if len(buf) > 0 {
+		yield(buf)
+	}
 }
 
 func groupFile(f *fie.File) []companyBatch {
@@ -162,12 +196,7 @@ func groupFile(f *fie.File) []companyBatch {
 			idx[id] = i
 			out = append(out, companyBatch{id: id})
 		}
-		for wi := range c.Workers {
-			w := &c.Workers[wi]
-			for bi := range w.Benefits {
-				out[i].records = append(out[i].records, fie.NewRecord(c, w, &w.Benefits[bi]))
-			}
-		}
+		out[i].groups = append(out[i].groups, c)
 	}
 	return out
 }
@@ -228,11 +257,12 @@ func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Met
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				for start, chunk := 0, 0; start < len(b.records); start, chunk = start+MaxRecordsPerAppend, chunk+1 {
-					end := min(start+MaxRecordsPerAppend, len(b.records))
+				chunk := 0
+				for recs := range b.chunks {
 					m := meta
 					m.CommandID = uuid.NewSHA1(base, []byte(b.id+"#"+strconv.Itoa(chunk)))
-					res, err := put(ctx, b.id, m, Receive(b.id, obs, b.records[start:end]))
+					chunk++
+					res, err := put(ctx, b.id, m, Receive(b.id, obs, recs))
 					if err != nil {
 						fail(err)
 						break
