@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -300,14 +301,17 @@ func (m *FIE) createExport(c echo.Context) error {
 		return err
 	}
 	now := m.Clock.Now()
-	file := id + ".xlsx"
+	m.sweep(now)
+	expires := now.Add(m.TTL)
+	// The file's name starts with its expiry, so sweep needs no lookups.
+	file := strconv.FormatInt(expires.Unix(), 10) + "-" + id + ".xlsx"
 	size, sum, rows, err := m.writeWorkbook(ctx, file, in.CCC, from, to, now)
 	if err != nil {
 		return err
 	}
 	res, err := m.Exports.Handle(ctx, id, meta, fiecompany.Generate(m.Policy, fiecompany.ExportGenerated{
 		ID: id, CCC: in.CCC, From: from, To: to, Records: rows, Authorization: aut,
-		File: file, Bytes: size, SHA256: sum, ExpiresAt: now.Add(m.TTL),
+		File: file, Bytes: size, SHA256: sum, ExpiresAt: expires,
 	}))
 	if err != nil {
 		os.Remove(filepath.Join(m.FilesDir, file))
@@ -360,6 +364,33 @@ func (m *FIE) writeWorkbook(ctx context.Context, file, ccc string, from, to fie.
 		return 0, "", 0, errs.E(op, errs.Unavailable, err)
 	}
 	return cw.n, hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// sweep removes the workbooks that expired before now (their names start
+// with their expiry as Unix seconds) and temporary files left by a crash
+// more than a TTL ago. Failures are ignored: the next export tries again.
+func (m *FIE) sweep(now time.Time) {
+	entries, err := os.ReadDir(m.FilesDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		exp, _, ok := strings.Cut(name, "-")
+		if !ok {
+			continue
+		}
+		sec, err := strconv.ParseInt(exp, 10, 64)
+		if err != nil {
+			continue
+		}
+		if strings.HasSuffix(name, ".tmp") {
+			sec += int64(m.TTL / time.Second) // a temporary file is named as its workbook would be
+		}
+		if time.Unix(sec, 0).Before(now) {
+			os.Remove(filepath.Join(m.FilesDir, name))
+		}
+	}
 }
 
 type countingWriter struct {

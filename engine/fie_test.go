@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,9 +189,16 @@ func TestFIEImportExportRoundTrip(t *testing.T) {
 		t.Errorf("export event %v", ev)
 	}
 
-	// Downloads expire.
+	// Downloads expire; the next export sweeps expired workbooks away.
 	w.Clock.Set(enginetest.Start.Add(24 * time.Hour))
 	w.Get(w.ana, url).Want(t, http.StatusGone)
+	w.Post(w.ana, "/v1/fier/exports", exportBody(w.cccA, today.AddDays(-16), today)).Want(t, http.StatusCreated)
+	w.Clock.Set(enginetest.Start.Add(49 * time.Hour))
+	w.Post(w.ana, "/v1/fier/exports", exportBody(w.cccA, today, today.AddDays(2))).Want(t, http.StatusCreated)
+	files, err := os.ReadDir(w.FIERDir())
+	if err != nil || len(files) != 1 {
+		t.Errorf("FIER dir after sweeps: %v, %v", files, err)
+	}
 }
 
 func TestFIEDuplicateImportStoredOnce(t *testing.T) {
