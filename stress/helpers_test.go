@@ -14,6 +14,7 @@ import (
 
 	"redengine/api"
 	"redengine/commands"
+	"redengine/domain/cases"
 	"redengine/stress/load"
 )
 
@@ -90,3 +91,6 @@ func eventually(t testing.TB, what string, bound time.Duration, cond func() bool
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+// caseIDOf is the ID of the case an opening command creates.
+func caseIDOf(cmd uuid.UUID) string { return commands.DeriveID(cmd, cases.Category) }
