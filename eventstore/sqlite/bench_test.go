@@ -9,6 +9,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -322,4 +323,63 @@ func BenchmarkSubscribeCatchUp(b *testing.B) {
 	}
 	reportCPU(b, cpu0, total)
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkNaiveAppend is the baseline the store is measured against: the
+// same schema, one transaction (one fsync) per append, 64 writers sharing
+// one connection. It runs under the same conditions as BenchmarkAppend, so
+// the ratio of the two shows what group commit buys on this machine.
+func BenchmarkNaiveAppend(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "naive.db")
+	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL,
+		id BLOB NOT NULL UNIQUE, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data BLOB NOT NULL,
+		metadata BLOB NOT NULL, recorded_at INTEGER NOT NULL, prev_hash BLOB, hash BLOB NOT NULL, UNIQUE (stream, revision))`); err != nil {
+		b.Fatal(err)
+	}
+	const writers = 64
+	events := make([]eventstore.EventData, b.N)
+	for i := range events {
+		events[i] = benchEvent(i)
+	}
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	start := time.Now()
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("caso-%d", w)
+			for rev := 0; ; rev++ {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				e := events[i]
+				meta, _ := eventstore.CanonicalMetadata(e.Metadata)
+				hash := eventstore.ComputeHash(nil, stream, uint64(rev), e.Type, e.SchemaVersion, e.Data, meta)
+				t0 := time.Now()
+				_, err := db.Exec(`INSERT INTO events (stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash)
+					VALUES (?,?,?,?,?,?,?,?,?,?)`, stream, rev, e.ID[:], e.Type, e.SchemaVersion, []byte(e.Data), meta, time.Now().UnixNano(), nil, hash)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	reportCPU(b, cpu0, b.N)
+	reportLatency(b, lat, elapsed, "appends/s")
 }
