@@ -13,6 +13,7 @@ import (
 	"redengine/errs"
 	"redengine/eventstore"
 	"redengine/identity"
+	"redengine/mailer"
 	"redengine/projections"
 	"redengine/readmodels"
 	"redengine/scheduler"
@@ -85,6 +86,9 @@ func (e *Engine) nssFeature(dir *api.Directory) (feature, error) {
 		Deadlines:       nssDeadlines(nss.Codec()),
 		DeadlineStreams: []string{nss.Category + "-"},
 		Actions:         map[string]scheduler.Dispatcher{nss.ActionEliminate: mod.EliminateDue},
+		Recorders: mailer.ByCategory{nss.Category: mailer.CommandRecorder(mod.Assignments, func(o mailer.Outcome) commands.Decide[nss.State] {
+			return nss.RecordEmailOutcome(nss.EmailOutcome{EmailID: o.EmailID, Attempt: o.Attempt, Sent: o.Sent, Error: o.Error, Final: o.Final}, mailer.SystemActor())
+		})},
 	}, nil
 }
 
