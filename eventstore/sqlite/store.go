@@ -411,6 +411,20 @@ func dbErr(op errs.Op, err error) error {
 	return errs.E(op, errs.Internal, err)
 }
 
+// storageFailure reports whether err is a failure of the database as a
+// whole (locked, disk, memory), not of one statement's data.
+func storageFailure(err error) bool {
+	se, ok := errors.AsType[*sqlite.Error](err)
+	if !ok {
+		return true
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_RANGE:
+		return false
+	}
+	return true
+}
+
 func isUniqueViolation(err error) bool {
 	se, ok := errors.AsType[*sqlite.Error](err)
 	if !ok {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -397,5 +399,76 @@ func TestCancelledContext(t *testing.T) {
 	}
 	if _, err := sqlite.Open(context.Background(), ""); !errs.Is(errs.Invalid, err) {
 		t.Fatalf("Open with an empty path: %v", err)
+	}
+}
+
+// TestOtherProcess appends from a child process (this test binary run
+// again) while this process is subscribed to the same file: the poller
+// sees the child's appends, and this process's writer continues the
+// child's hash chain.
+func TestOtherProcess(t *testing.T) {
+	if path := os.Getenv("REDENGINE_SQLITE_CHILD"); path != "" {
+		childAppend(t, path)
+		return
+	}
+	path := filepath.Join(t.TempDir(), "events.db")
+	ctx := ctxT(t)
+	s, err := sqlite.Open(ctx, path, sqlite.WithPollInterval(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "padre", eventstore.NoStream, ev("E", 0)); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{StreamPrefixes: []string{"hijo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestOtherProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REDENGINE_SQLITE_CHILD="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	for i := range 10 {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Stream != "hijo" || e.Revision != uint64(i) {
+			t.Fatalf("event %d from the child: %q r%d", i, e.Stream, e.Revision)
+		}
+	}
+	// The child extended "padre" too; this writer must notice.
+	r, err := s.Append(ctx, "padre", eventstore.Revision(1), ev("E", 2))
+	if err != nil || r.NextRevision != 2 {
+		t.Fatalf("append after the child: %+v %v", r, err)
+	}
+	rep, err := eventstore.Verify(ctx, s, nil)
+	if err != nil || rep.Broken != nil || rep.Events != 13 {
+		t.Fatalf("Verify: %+v %v", rep, err)
+	}
+}
+
+func childAppend(t *testing.T, path string) {
+	ctx := ctxT(t)
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "padre", eventstore.Revision(0), ev("E", 1)); err != nil {
+		t.Fatal(err)
+	}
+	exp := eventstore.NoStream
+	for i := range 10 {
+		r, err := s.Append(ctx, "hijo", exp, ev("E", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp = eventstore.Revision(r.NextRevision)
 	}
 }

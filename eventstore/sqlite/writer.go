@@ -211,6 +211,18 @@ func (w *writer) commitGroup(group []*appendReq) {
 			live[failed].checkFirst = true
 			continue
 		}
+		if failed >= 0 && !storageFailure(err) {
+			// A fault of this append alone: answer it and retry the
+			// group without it.
+			r := live[failed]
+			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
+			w.answer(r)
+			live = append(live[:failed:failed], live[failed+1:]...)
+			if len(live) == 0 {
+				return
+			}
+			continue
+		}
 		// The transaction is gone: nobody's append was written.
 		clear(w.heads)
 		w.seq = 0
