@@ -170,6 +170,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "cache_size(-16384)")
+	q.Add("_pragma", "mmap_size(268435456)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
