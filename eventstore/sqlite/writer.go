@@ -259,7 +259,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 	events := int(w.seq - seqBefore)
 	w.s.stats.commits.Add(1)
 	w.s.stats.events.Add(uint64(events))
-	if w.sinceCheckpoint += events; w.sinceCheckpoint >= w.s.cfg.walFrames {
+	if w.sinceCheckpoint += events; w.sinceCheckpoint >= w.s.cfg.checkpointEvery {
 		w.sinceCheckpoint = 0
 		select {
 		case w.s.cpWake <- struct{}{}:
