@@ -21,10 +21,6 @@ import (
 	"redengine/scheduler"
 )
 
-// numberAttempts is how many times an opening tries to reserve a case
-// number while other openings race for the same year's sequence.
-const numberAttempts = 100
-
 // LegalCalendar returns the legal calendar: national holidays plus the
 // dates of the REDENGINE_HOLIDAYS file, when configured.
 func (e *Engine) LegalCalendar() (*calendar.Calendar, error) {
@@ -61,7 +57,7 @@ func (e *Engine) casesFeature(dir *api.Directory) (feature, error) {
 	handler := commands.NewHandler(e.Store, e.Clock, cases.Aggregate(), e.conflictHook())
 	mod := &api.Cases{
 		Cases:   handler,
-		Numbers: commands.NewHandler(e.Store, e.Clock, cases.SequenceAggregate(), e.conflictHook(), commands.WithMaxAttempts(numberAttempts)),
+		Numbers: cases.SequenceAggregate(),
 		Decider: dec,
 		Dir:     dir,
 		Store:   e.Store,
@@ -212,8 +208,7 @@ func (e *Engine) LoadDemoCases(ctx context.Context) error {
 	}
 	dec := cases.NewDecider(casia.Default(), cal, key)
 	h := commands.NewHandler(e.Store, e.Clock, cases.Aggregate(), e.conflictHook())
-	m := &api.Cases{Cases: h, Decider: dec, Clock: e.Clock,
-		Numbers: commands.NewHandler(e.Store, e.Clock, cases.SequenceAggregate(), e.conflictHook(), commands.WithMaxAttempts(numberAttempts))}
+	m := &api.Cases{Cases: h, Decider: dec, Clock: e.Clock, Store: e.Store, Numbers: cases.SequenceAggregate()}
 	auts := commands.NewHandler(e.Store, e.Clock, authorizations.Aggregate())
 	contact := func(number string) (string, error) {
 		l, err := auts.Load(ctx, number)
