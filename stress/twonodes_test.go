@@ -24,6 +24,10 @@ import (
 // twoNodesStart is the instant both nodes' manual clocks start at.
 const twoNodesStart = "2026-11-27T09:00:00Z"
 
+// sharedKey is the REDENGINE_SECRET_KEY of both nodes: nodes of one event
+// store must share it (verification codes, per-purpose secrets).
+const sharedKey = "REDENGINE_SECRET_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 // TestTwoNodesSQLite runs two `redengine serve` processes on one SQLite
 // event store file, each with its own read models. The engine derives the
 // file from the data dir (<data dir>/events.db), so node B's data dir holds
@@ -31,7 +35,7 @@ const twoNodesStart = "2026-11-27T09:00:00Z"
 // share the file and its WAL (docs/scaling.md).
 func TestTwoNodesSQLite(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
-	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart}
+	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, sharedKey}
 	a := startProc(t, dirA, vars...)
 	if err := os.Symlink(filepath.Join(dirA, "events.db"), filepath.Join(dirB, "events.db")); err != nil {
 		t.Fatal(err)
@@ -47,7 +51,7 @@ func TestTwoNodesSQLite(t *testing.T) {
 func TestTwoNodesEventStoreDB(t *testing.T) {
 	url, _ := esdbtest.Start(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
-	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, "REDENGINE_EVENTSTORE=" + url}
+	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, sharedKey, "REDENGINE_EVENTSTORE=" + url}
 	a := startProc(t, dirA, vars...)
 	b := startProc(t, dirB, vars...)
 	cfgA, cfgB := dataConfig(dirA), dataConfig(dirB)
@@ -270,6 +274,29 @@ func twoNodes(t *testing.T, a, b *proc, log func() []eventstore.Event, cfgA, cfg
 		}
 		return true
 	})
+	// A resolution issued by whichever node acted verifies on both.
+	verified := 0
+	for _, id := range ids {
+		var c struct {
+			Desistimiento *struct{ VerificationCode string } `json:"desistimiento"`
+		}
+		if err := do(0, load.Request{Method: http.MethodGet, Path: "/v1/cases/" + id, Token: tram}, http.StatusOK).Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Desistimiento == nil {
+			continue
+		}
+		for n := range 2 {
+			var v struct{ Authentic bool }
+			if err := do(n, load.Request{Method: http.MethodGet, Path: "/v1/documents/verify/" + c.Desistimiento.VerificationCode}, http.StatusOK).Decode(&v); err != nil || !v.Authentic {
+				t.Errorf("code %s on node %c: authentic %v %v", c.Desistimiento.VerificationCode, 'A'+n, v.Authentic, err)
+			}
+		}
+		verified++
+	}
+	if verified != len(ids)/2 {
+		t.Errorf("%d desistimientos verified, want %d", verified, len(ids)/2)
+	}
 	a.stop()
 	b.stop()
 	// …and, row for row, on what a rebuild produces.
