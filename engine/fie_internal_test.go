@@ -8,7 +8,7 @@ import (
 	"redengine/fie"
 )
 
-func TestFIEPrefetch(t *testing.T) {
+func TestFiePrefetch(t *testing.T) {
 	stopped := make(chan int, 1)
 	seq := func(yield func(fie.Record, error) bool) {
 		n := 0

@@ -94,7 +94,7 @@ func exportBody(ccc string, from, to fie.Date) map[string]string {
 	return map[string]string{"ccc": ccc, "from": from.String(), "to": to.String()}
 }
 
-func TestFIEImportExportRoundTrip(t *testing.T) {
+func TestFierImportExportRoundTrip(t *testing.T) {
 	w := newFIEWorld(t)
 	imp := w.importFile(t, w.file).Want(t, http.StatusCreated).Map(t)
 	c, wk, r := w.parsed.Counts()
@@ -201,7 +201,7 @@ func TestFIEImportExportRoundTrip(t *testing.T) {
 	}
 }
 
-func TestFIEDuplicateImportStoredOnce(t *testing.T) {
+func TestFieDuplicateImportStoredOnce(t *testing.T) {
 	w := newFIEWorld(t)
 	first := w.importFile(t, w.file).Want(t, http.StatusCreated).Map(t)
 	head1, err := w.Store.Head(t.Context())
@@ -232,7 +232,7 @@ func TestFIEDuplicateImportStoredOnce(t *testing.T) {
 	}
 }
 
-func TestFIEMalformedFileRefusedWhole(t *testing.T) {
+func TestFieMalformedFileRefusedWhole(t *testing.T) {
 	w := newFIEWorld(t)
 	head, err := w.Store.Head(t.Context())
 	if err != nil {
@@ -354,7 +354,7 @@ func TestFierCCCScoping(t *testing.T) {
 	w.Post(w.tram, "/v1/fier/exports"+q, exportBody(w.cccA, today, today)).Want(t, http.StatusCreated)
 }
 
-func TestFIERecordsJSON(t *testing.T) {
+func TestFieRecordsJSON(t *testing.T) {
 	w := newFIEWorld(t)
 	recs := recordsOf(w.parsed, w.cccA)
 	one := recs[0]

@@ -17,7 +17,7 @@ import (
 	"redengine/readmodels"
 )
 
-func TestFIEReadModel(t *testing.T) {
+func TestFieReadModel(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	// 23:30 UTC on 27 November is already 28 November in Madrid.

@@ -16,7 +16,7 @@ import (
 	"redengine/fie/fier"
 )
 
-func TestFIECommandLine(t *testing.T) {
+func TestFieCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(dir, "data")
