@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"iter"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"redengine/eventstore"
 	"redengine/fie"
 	"redengine/fie/fier"
+	"redengine/fie/fietest"
 	"redengine/projections"
 	"redengine/readmodels"
 )
@@ -164,4 +166,31 @@ func prefetch(ctx context.Context, seq iter.Seq2[fie.Record, error]) iter.Seq2[f
 			}
 		}
 	}
+}
+
+// DemoFIECCCs are the CCCs of the demo autorizaciones that LoadFIEDemo fills.
+var DemoFIECCCs = []string{"28123456742", "23123456750"}
+
+// LoadFIEDemo receives 40 synthetic IT processes for each demo CCC, as the
+// INSS would publish them, so FIER has something to show on a fresh demo.
+// Its commands are keyed: running it again appends nothing.
+func (e *Engine) LoadFIEDemo(ctx context.Context) error {
+	in := e.FIEIngester()
+	for i, ccc := range DemoFIECCCs {
+		var recs []fie.Record
+		for r, err := range fietest.Records(40, 40, int64(2021+i)) {
+			if err != nil {
+				return err
+			}
+			r.Regimen, r.CCC = "0111", ccc
+			recs = append(recs, r)
+		}
+		meta := commands.Meta{CommandID: commands.IDFromKey("demo", "fie-"+ccc), Actor: demoActor}
+		meta.Actor.Role = "inss"
+		if _, err := in.ReceiveRecords(ctx, recs, meta); err != nil {
+			return fmt.Errorf("demo FIE %s: %w", ccc, err)
+		}
+	}
+	e.Log.Info("demo FIE records loaded", "cccs", len(DemoFIECCCs))
+	return nil
 }

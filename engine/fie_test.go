@@ -16,6 +16,7 @@ import (
 	"redengine/auth"
 	"redengine/config"
 	"redengine/domain/fiecompany"
+	"redengine/engine"
 	"redengine/engine/enginetest"
 	"redengine/eventstore"
 	"redengine/fie"
@@ -419,4 +420,29 @@ func TestFieRecordsJSON(t *testing.T) {
 	}
 	w.Post(w.inss, "/v1/fie/records", []fie.Record{}).Want(t, http.StatusBadRequest)
 	w.Post(w.inss, "/v1/fie/records", map[string]any{"ccc": w.cccA, "bogus": 1}).Want(t, http.StatusBadRequest)
+}
+
+func TestFieDemo(t *testing.T) {
+	e := enginetest.New(t)
+	if err := e.LoadFIEDemo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	head, err := e.Store.Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.LoadFIEDemo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.Store.Head(t.Context()); again != head {
+		t.Errorf("a second demo load appended events")
+	}
+	if err := e.Projections.WaitFor(t.Context(), readmodels.FIEName, head); err != nil {
+		t.Fatal(err)
+	}
+	for _, ccc := range engine.DemoFIECCCs {
+		if n, err := readmodels.FIECount(t.Context(), e.ReadDB, ccc, today, today); err != nil || n != 40 {
+			t.Errorf("demo %s: %d rows, %v", ccc, n, err)
+		}
+	}
 }
