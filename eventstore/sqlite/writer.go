@@ -249,16 +249,20 @@ func (w *writer) commitGroup(group []*appendReq) {
 		w.heads[k] = v
 	}
 	clear(w.over)
-	w.s.advance(w.seq)
+	// Count before answering, so a caller that reads Stats after its
+	// append returns sees it counted.
+	events := int(w.seq - seqBefore)
+	w.s.stats.commits.Add(1)
+	w.s.stats.events.Add(uint64(events))
 	for _, r := range live {
 		if r.err == nil {
 			w.s.stats.appends.Add(1)
 		}
+	}
+	w.s.advance(w.seq)
+	for _, r := range live {
 		w.answer(r)
 	}
-	events := int(w.seq - seqBefore)
-	w.s.stats.commits.Add(1)
-	w.s.stats.events.Add(uint64(events))
 	if w.sinceCheckpoint += events; w.sinceCheckpoint >= w.s.cfg.checkpointEvery {
 		w.sinceCheckpoint = 0
 		select {
