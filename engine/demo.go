@@ -50,6 +50,9 @@ func (e *Engine) LoadDemo(ctx context.Context) error {
 			return fmt.Errorf("demo autorización %s: %w", a.Number, err)
 		}
 	}
+	if err := e.LoadDemoCases(ctx); err != nil {
+		return fmt.Errorf("demo cases: %w", err)
+	}
 	e.Log.Info("demo data loaded", "autorizaciones", len(auts))
 	return nil
 }
