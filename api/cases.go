@@ -45,6 +45,10 @@ type Cases struct {
 	// Wait returns when the cases read model has reached pos, or an
 	// errs.Unavailable error after a bounded wait.
 	Wait func(ctx context.Context, pos eventstore.Position) error
+	// OtherDocuments check verification codes of documents that are not
+	// desistimiento resolutions (e.g. NSS.VerifyCode); each answers nil for
+	// a code it does not know.
+	OtherDocuments []func(ctx context.Context, code string) (*VerifiedDocument, error)
 
 	// sums memoises the SHA-256 of each resolution's PDF (the rendering is
 	// deterministic), so the public verify route does not render on every
@@ -988,6 +992,15 @@ func (m *Cases) verify(c echo.Context) error {
 		return err
 	}
 	if !ok {
+		for _, other := range m.OtherDocuments {
+			doc, err := other(ctx, code)
+			if err != nil {
+				return err
+			}
+			if doc != nil {
+				return c.JSON(http.StatusOK, Verification{Code: code, Authentic: true, Document: doc})
+			}
+		}
 		return c.JSON(http.StatusOK, Verification{Code: code})
 	}
 	evs, err := m.caseEvents(ctx, d.CaseID)

@@ -24,9 +24,11 @@ func FuzzDecodeCommand(f *testing.F) {
 	targets := []func() any{
 		func() any { return new(authorizations.RegisterInput) },
 		func() any { return new(nss.Request) },
-		func() any { return new(struct {
-			Email string `json:"email"`
-		}) },
+		func() any {
+			return new(struct {
+				Email string `json:"email"`
+			})
+		},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, mk := range targets {

@@ -201,6 +201,18 @@ func (e *Engine) features(dir *api.Directory) ([]feature, error) {
 		}
 		out = append(out, f)
 	}
+	// One verification route serves every document of the engine.
+	var docs *api.Cases
+	for _, f := range out {
+		if c, ok := f.Module.(*api.Cases); ok {
+			docs = c
+		}
+	}
+	for _, f := range out {
+		if n, ok := f.Module.(*api.NSS); ok && docs != nil {
+			docs.OtherDocuments = append(docs.OtherDocuments, n.VerifyCode)
+		}
+	}
 	return out, nil
 }
 

@@ -267,6 +267,15 @@ func TestNSSAssignAltaConsolidateDuplicate(t *testing.T) {
 	if id, ok, err := readmodels.NSSAssignmentIDByCode(t.Context(), w.ReadDB, nssdoc.VerificationCode(key, st)); err != nil || !ok || id != v.ID {
 		t.Errorf("verification code: %q %v %v", id, ok, err)
 	}
+	// The public verification route knows the code of the duplicate.
+	var ver struct {
+		Authentic bool
+		Document  struct{ Kind, Number string }
+	}
+	w.Get("", "/v1/documents/verify/"+nssdoc.VerificationCode(key, st)).Want(t, http.StatusOK).JSON(t, &ver)
+	if !ver.Authentic || ver.Document.Kind != "resolucion_asignacion_nss" || ver.Document.Number != v.ID {
+		t.Errorf("verify the duplicate's code: %+v", ver)
+	}
 	w.Get(w.ana, "/v1/duplicados-ta?naf="+a.NSS).Want(t, http.StatusBadRequest)
 	w.Get(w.ana, "/v1/duplicados-ta?naf=281234567841&nssAsignado=true").Want(t, http.StatusBadRequest)
 	w.Get(w.ana, "/v1/duplicados-ta?naf=281234567840&nssAsignado=true").Want(t, http.StatusNotFound)
