@@ -27,6 +27,7 @@ import (
 	"redengine/auth"
 	"redengine/clock"
 	"redengine/commands"
+	"redengine/domain/authorizations"
 	"redengine/domain/fiecompany"
 	"redengine/errs"
 	"redengine/eventstore"
@@ -414,6 +415,11 @@ func (m *FIE) access(c echo.Context, ccc, requested string) (string, error) {
 	ctx := c.Request().Context()
 	var candidates []string
 	if requested != "" {
+		n, err := authorizations.NormalizeNumber(requested)
+		if err != nil {
+			return "", errs.E(op, errs.Invalid, errs.FieldError{Field: "authorization", Reason: "número de autorización no válido"})
+		}
+		requested = n
 		candidates = []string{requested}
 	} else {
 		nums, err := readmodels.AuthorizationsManagingCCC(ctx, m.DB, ccc)

@@ -339,6 +339,9 @@ func TestFierCCCScoping(t *testing.T) {
 	w.Post(w.eva, "/v1/fier/exports"+q, exportBody(w.cccA, today, today)).Want(t, http.StatusForbidden)
 	w.Post(w.eva, "/v1/fier/exports"+q, map[string]string{"ccc": w.cccA, "from": today.String(), "to": today.String(), "authorization": "1000001"}).Want(t, http.StatusForbidden)
 	w.Post(w.Token(auth.Autorizado, "nadie"), "/v1/fier/exports"+q, exportBody(w.cccA, today, today)).Want(t, http.StatusForbidden)
+	w.Post(w.eva, "/v1/fier/exports"+q, map[string]string{"ccc": w.cccA, "from": today.String(), "to": today.String(), "authorization": "../x"}).Want(t, http.StatusBadRequest)
+	w.Post(w.tram, "/v1/fier/exports"+q, map[string]string{"ccc": w.cccA, "from": today.String(), "to": today.String(), "authorization": "1000002"}).Want(t, http.StatusBadRequest)
+	w.Post(w.ana, "/v1/fier/exports"+q, map[string]string{"ccc": w.cccA, "from": today.String(), "to": today.String(), "authorization": "1000001"}).Want(t, http.StatusCreated)
 	// A token narrowed to another autorización cannot use ana's.
 	w.Post(w.Token(auth.Autorizado, "ana", "1000002"), "/v1/fier/exports"+q, exportBody(w.cccA, today, today)).Want(t, http.StatusForbidden)
 	w.Post(w.Token(auth.Auditor, "aud"), "/v1/fier/exports"+q, exportBody(w.cccA, today, today)).Want(t, http.StatusForbidden)
