@@ -43,6 +43,15 @@ func AuditEventOf(e eventstore.Event) AuditEvent {
 		Data: e.Data, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)}
 }
 
+// auditEventsOf converts recorded events (never nil, so JSON shows []).
+func auditEventsOf(evs []eventstore.Event) []AuditEvent {
+	out := make([]AuditEvent, len(evs))
+	for i, e := range evs {
+		out[i] = AuditEventOf(e)
+	}
+	return out
+}
+
 var auditRoles = []auth.Role{auth.Auditor, auth.Compliance, auth.Admin}
 
 // Routes of the audit module.
@@ -75,11 +84,7 @@ func (a Audit) stream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]AuditEvent, len(evs))
-	for i, e := range evs {
-		out[i] = AuditEventOf(e)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"stream": c.Param("stream"), "events": out})
+	return c.JSON(http.StatusOK, map[string]any{"stream": c.Param("stream"), "events": auditEventsOf(evs)})
 }
 
 func (a Audit) verify(c echo.Context) error {

@@ -308,20 +308,7 @@ func (m *Cases) reserveNumber(ctx context.Context, meta commands.Meta, year int,
 }
 
 // waitMin honours the minPosition query parameter.
-func (m *Cases) waitMin(c echo.Context) error {
-	pos, err := minPosition(c)
-	if err != nil {
-		return err
-	}
-	if pos.IsZero() {
-		return nil
-	}
-	if err := m.Wait(c.Request().Context(), pos); err != nil {
-		retryAfter(c, time.Second)
-		return err
-	}
-	return nil
-}
+func (m *Cases) waitMin(c echo.Context) error { return waitForMin(c, m.Wait) }
 
 // ownAuthorizations returns the numbers of the caller's autorizaciones
 // (never nil), narrowed by the token's claim.
@@ -502,29 +489,12 @@ func (m *Cases) history(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := CaseHistory{CaseID: l.State.ID, Stream: l.Stream, Events: make([]AuditEvent, len(evs))}
-	for i, e := range evs {
-		out.Events[i] = AuditEventOf(e)
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, CaseHistory{CaseID: l.State.ID, Stream: l.Stream, Events: auditEventsOf(evs)})
 }
 
 // readStream reads a whole stream.
 func (m *Cases) readStream(ctx context.Context, stream string) ([]eventstore.Event, error) {
-	const page = 1000
-	var out []eventstore.Event
-	var from uint64
-	for {
-		evs, err := m.Store.ReadStream(ctx, stream, from, eventstore.Forward, page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, evs...)
-		if len(evs) < page {
-			return out, nil
-		}
-		from = evs[len(evs)-1].Revision + 1
-	}
+	return readWholeStream(ctx, m.Store, stream)
 }
 
 // act runs a command on the case of the :id parameter for the caller: an

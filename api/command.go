@@ -101,15 +101,41 @@ type Waiter interface {
 // minPosition, it waits (bounded by the waiter's timeout) until projection
 // has reached it; past the bound the answer is 503 with Retry-After.
 func awaitMinPosition(c echo.Context, w Waiter, projection string) error {
+	return waitForMin(c, func(ctx context.Context, pos eventstore.Position) error {
+		return w.WaitFor(ctx, projection, pos)
+	})
+}
+
+// waitForMin honours the minPosition query parameter with wait, which
+// returns when the read model has reached a position or fails after a
+// bounded wait (then the answer carries Retry-After).
+func waitForMin(c echo.Context, wait func(context.Context, eventstore.Position) error) error {
 	pos, err := minPosition(c)
-	if err != nil || pos.IsZero() {
+	if err != nil || pos.IsZero() || wait == nil {
 		return err
 	}
-	if err := w.WaitFor(c.Request().Context(), projection, pos); err != nil {
-		if errs.Is(errs.Unavailable, err) {
-			retryAfter(c, time.Second)
-		}
+	if err := wait(c.Request().Context(), pos); err != nil {
+		retryAfter(c, time.Second)
 		return err
 	}
 	return nil
+}
+
+// readWholeStream reads every event of a stream, page by page. A missing
+// stream is a *eventstore.StreamNotFoundError.
+func readWholeStream(ctx context.Context, s eventstore.Store, stream string) ([]eventstore.Event, error) {
+	const page = 1000
+	var out []eventstore.Event
+	var from uint64
+	for {
+		evs, err := s.ReadStream(ctx, stream, from, eventstore.Forward, page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+		if len(evs) < page {
+			return out, nil
+		}
+		from = evs[len(evs)-1].Revision + 1
+	}
 }

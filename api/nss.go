@@ -542,50 +542,21 @@ func (m *NSS) history(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := NSSHistory{AssignmentID: l.State.ID, Stream: l.Stream, Events: make([]AuditEvent, len(evs))}
-	for i, e := range evs {
-		out.Events[i] = AuditEventOf(e)
-	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, NSSHistory{AssignmentID: l.State.ID, Stream: l.Stream, Events: auditEventsOf(evs)})
 }
 
 // readStream reads a whole stream (none: no events).
 func (m *NSS) readStream(ctx context.Context, stream string) ([]eventstore.Event, error) {
-	const page = 1000
-	var out []eventstore.Event
-	var from uint64
-	for {
-		evs, err := m.Store.ReadStream(ctx, stream, from, eventstore.Forward, page)
-		var nf *eventstore.StreamNotFoundError
-		if errors.As(err, &nf) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, evs...)
-		if len(evs) < page {
-			return out, nil
-		}
-		from = evs[len(evs)-1].Revision + 1
+	evs, err := readWholeStream(ctx, m.Store, stream)
+	var nf *eventstore.StreamNotFoundError
+	if errors.As(err, &nf) {
+		return nil, nil
 	}
+	return evs, err
 }
 
 // waitMin honours the minPosition query parameter.
-func (m *NSS) waitMin(c echo.Context) error {
-	pos, err := minPosition(c)
-	if err != nil {
-		return err
-	}
-	if pos.IsZero() || m.Wait == nil {
-		return nil
-	}
-	if err := m.Wait(c.Request().Context(), pos); err != nil {
-		retryAfter(c, time.Second)
-		return err
-	}
-	return nil
-}
+func (m *NSS) waitMin(c echo.Context) error { return waitForMin(c, m.Wait) }
 
 // scope returns the autorización filter of a list: the one asked for (which
 // the caller must be allowed to see), and for an autorizado who names none,
