@@ -33,7 +33,7 @@ func TestCloseDeOficioConsultaAndErrorGetAnEmailAndNoResolution(t *testing.T) {
 	for _, typ := range []casia.Type{casia.Consulta, casia.ErrorIncidencia} {
 		t.Run(string(typ), func(t *testing.T) {
 			o := when(pendingCase(typ, opening, reqAt), deadline, decider().CloseDeOficio(sys))
-			wantTypes(t, o.Events(), "cases.CaseClosedDeOficio", "cases.EmailRequested")
+			wantTypes(t, o.Events(), "cases.CaseClosedDeOficio", "email.Requested")
 			closed := o.Events()[0].(cases.CaseClosedDeOficio)
 			if closed.RequestNo != 1 || !closed.Deadline.Equal(deadline) || !closed.ClosedAt.Equal(deadline) || !closed.RequestedAt.Equal(reqAt) {
 				t.Fatalf("closed %+v", closed)
@@ -55,8 +55,8 @@ func TestCloseDeOficioConsultaAndErrorGetAnEmailAndNoResolution(t *testing.T) {
 func TestCloseDeOficioTramiteIssuesDesistimientoAndPutsItAtDisposal(t *testing.T) {
 	closeAt := madrid(2021, 7, 23, 0, 1, 0) // the first scheduler pass after the term
 	o := when(pendingCase(casia.Tramite, opening, reqAt), closeAt, decider().CloseDeOficio(sys))
-	wantTypes(t, o.Events(), "cases.CaseClosedDeOficio", "cases.EmailRequested", "cases.DesistimientoIssued",
-		"cases.NotificationMadeAvailable", "cases.EmailRequested")
+	wantTypes(t, o.Events(), "cases.CaseClosedDeOficio", "email.Requested", "cases.DesistimientoIssued",
+		"cases.NotificationMadeAvailable", "email.Requested")
 
 	issued := o.Events()[2].(cases.DesistimientoIssued)
 	f := issued.Facts
@@ -113,8 +113,8 @@ func TestCloseDeOficioIsDeterministic(t *testing.T) {
 
 func TestCloseDeOficioWithoutContactRecordsBothSkippedEmails(t *testing.T) {
 	o := when(pendingCase(casia.Tramite, opening, reqAt), deadline, decider().CloseDeOficio(cases.SystemCommand{Actor: system}))
-	wantTypes(t, o.Events(), "cases.CaseClosedDeOficio", "cases.EmailSkipped", "cases.DesistimientoIssued",
-		"cases.NotificationMadeAvailable", "cases.EmailSkipped")
+	wantTypes(t, o.Events(), "cases.CaseClosedDeOficio", "email.Skipped", "cases.DesistimientoIssued",
+		"cases.NotificationMadeAvailable", "email.Skipped")
 }
 
 func TestCloseDeOficioProvinceFromTheNAFWhenThereIsNoCCC(t *testing.T) {

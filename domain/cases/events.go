@@ -6,6 +6,7 @@ import (
 	"redengine/catalog/casia"
 	"redengine/commands"
 	"redengine/domain/calendar"
+	"redengine/domain/email"
 	"redengine/eventstore"
 )
 
@@ -106,10 +107,10 @@ const (
 	TypeNotificationMadeAvailable = "NotificationMadeAvailable"
 	TypeNotificationAccessed      = "NotificationAccessed"
 	TypeNotificationRejected      = "NotificationRejected"
-	TypeEmailRequested            = "EmailRequested"
-	TypeEmailSkipped              = "EmailSkipped"
-	TypeEmailSent                 = "EmailSent"
-	TypeEmailFailed               = "EmailFailed"
+	TypeEmailRequested            = email.TypeRequested
+	TypeEmailSkipped              = email.TypeSkipped
+	TypeEmailSent                 = email.TypeSent
+	TypeEmailFailed               = email.TypeFailed
 	TypeNumberReserved            = "CaseNumberReserved"
 )
 
@@ -281,42 +282,14 @@ type NotificationRejected struct {
 	At             time.Time `json:"at"`
 }
 
-// EmailRequested asks the notifier to send an email; the notifier records
-// the outcome with EmailSent or EmailFailed.
-type EmailRequested struct {
-	EmailID  string    `json:"emailId"`
-	Template string    `json:"template"`
-	To       string    `json:"to"`
-	Subject  string    `json:"subject"`
-	Body     string    `json:"body"`
-	At       time.Time `json:"at"`
-}
-
-// EmailSkipped records an email that could not be requested (no contact
-// address registered), so the trail says why there was no email.
-type EmailSkipped struct {
-	EmailID  string    `json:"emailId"`
-	Template string    `json:"template"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
-}
-
-// EmailSent records the delivery of a requested email.
-type EmailSent struct {
-	EmailID string    `json:"emailId"`
-	Attempt int       `json:"attempt"`
-	At      time.Time `json:"at"`
-}
-
-// EmailFailed records a failed delivery attempt; Final means the notifier
-// gave up.
-type EmailFailed struct {
-	EmailID string    `json:"emailId"`
-	Attempt int       `json:"attempt"`
-	Error   string    `json:"error"`
-	Final   bool      `json:"final"`
-	At      time.Time `json:"at"`
-}
+// The email events are the shared ones of domain/email (one mailer serves
+// every aggregate); the aliases keep this package's vocabulary.
+type (
+	EmailRequested = email.Requested
+	EmailSkipped   = email.Skipped
+	EmailSent      = email.Sent
+	EmailFailed    = email.Failed
+)
 
 // NewCodec returns the codec of the case events.
 func NewCodec() *commands.Codec {

@@ -156,7 +156,7 @@ func TestRequestInformationSetsTheLegalDeadline(t *testing.T) {
 	at := madrid(2021, 7, 2, 10, 0, 0) // Friday; +20 = Thursday 22 July
 	o := given().Given(opened(casia.Tramite, opening)...).At(at).
 		When(decider().RequestInformation(textCmd(tramitador, "Aporte el contrato de trabajo firmado.")))
-	wantTypes(t, o.Events(), "cases.InformationRequested", "cases.EmailRequested")
+	wantTypes(t, o.Events(), "cases.InformationRequested", "email.Requested")
 	req := o.Events()[0].(cases.InformationRequested)
 	if req.RequestNo != 1 || req.TermDays != 20 || req.LastDay.String() != "2021-07-22" ||
 		!req.Deadline.Equal(madrid(2021, 7, 23, 0, 0, 0)) || !req.Deadline.Equal(cal.TermEnd(at, 20)) {
@@ -216,7 +216,7 @@ func TestRequestInformationRules(t *testing.T) {
 		c := textCmd(tramitador, "Aporte.")
 		c.Contact = ""
 		o := given().Given(opened(casia.Consulta, opening)...).At(later).When(d.RequestInformation(c))
-		wantTypes(t, o.Events(), "cases.InformationRequested", "cases.EmailSkipped")
+		wantTypes(t, o.Events(), "cases.InformationRequested", "email.Skipped")
 	})
 	t.Run("a second request after an answer is number 2", func(t *testing.T) {
 		h := append(pendingCase(casia.Consulta, opening, later),
@@ -271,7 +271,7 @@ func TestResolve(t *testing.T) {
 	d := decider()
 	o := given().Given(pendingCase(casia.Consulta, opening, later)...).At(later.Add(time.Hour)).
 		When(d.Resolve(textCmd(tramitador, "La deuda está prescrita.")))
-	wantTypes(t, o.Events(), "cases.CaseResolved", "cases.EmailRequested")
+	wantTypes(t, o.Events(), "cases.CaseResolved", "email.Requested")
 	if m := o.Events()[1].(cases.EmailRequested); m.Template != cases.TemplateCaseResolved || !strings.Contains(m.Body, "La deuda está prescrita.") {
 		t.Fatalf("email %+v", m)
 	}
@@ -287,7 +287,7 @@ func TestResolve(t *testing.T) {
 func TestCloseMisfiled(t *testing.T) {
 	d := decider()
 	o := given().Given(opened(casia.ErrorIncidencia, opening)...).At(later).When(d.CloseMisfiled(textCmd(tramitador, "")))
-	wantTypes(t, o.Events(), "cases.CaseClosedMisfiled", "cases.EmailRequested")
+	wantTypes(t, o.Events(), "cases.CaseClosedMisfiled", "email.Requested")
 	if r := o.Events()[0].(cases.CaseClosedMisfiled).Reason; !strings.Contains(r, "Trámite") {
 		t.Fatalf("reason %q", r)
 	}
@@ -355,7 +355,7 @@ func TestResolveWithDocumentsAndSkippedEmailOutcome(t *testing.T) {
 	c.Contact = ""
 	c.Documents = []cases.DocumentInput{{Name: "resolucion.pdf", MediaType: "application/pdf", Size: 10, SHA256: sha}}
 	o := given().Given(opened(casia.Consulta, opening)...).At(later).When(d.Resolve(c))
-	wantTypes(t, o.Events(), "cases.CaseResolved", "cases.EmailSkipped")
+	wantTypes(t, o.Events(), "cases.CaseResolved", "email.Skipped")
 	o.ThenState(t, func(t testing.TB, s cases.State) {
 		if len(s.Documents) != 1 || s.Thread[1].DocumentIDs[0] != cases.DocumentID(caseID, 0) {
 			t.Fatalf("documents %+v", s.Documents)

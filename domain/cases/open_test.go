@@ -55,7 +55,7 @@ func TestOpenByTGSSEmailsTheContactAddress(t *testing.T) {
 			t.Fatalf("state = %+v", s)
 		}
 	})
-	wantTypes(t, o.Events(), "cases.CaseOpened", "cases.CaseRouted", "cases.EmailRequested")
+	wantTypes(t, o.Events(), "cases.CaseOpened", "cases.CaseRouted", "email.Requested")
 	mail := o.Events()[2].(cases.EmailRequested)
 	if mail.To != contact || mail.Template != cases.TemplateCaseOpenedTGSS || !strings.Contains(mail.Subject, number) ||
 		!strings.Contains(mail.Body, number) || mail.EmailID != cases.EmailID(caseID, 0) {
@@ -65,14 +65,14 @@ func TestOpenByTGSSEmailsTheContactAddress(t *testing.T) {
 	// The origin may be left out: a tramitador's case is of origin tgss.
 	cmd.Origin = ""
 	wantTypes(t, given().At(opening).When(decider().Open(cmd)).Events(),
-		"cases.CaseOpened", "cases.CaseRouted", "cases.EmailRequested")
+		"cases.CaseOpened", "cases.CaseRouted", "email.Requested")
 }
 
 func TestOpenByTGSSWithoutContactRecordsTheSkippedEmail(t *testing.T) {
 	cmd := openCmd(casia.Consulta)
 	cmd.Actor, cmd.Origin, cmd.Contact = tramitador, cases.OriginTGSS, ""
 	o := given().At(opening).When(decider().Open(cmd))
-	wantTypes(t, o.Events(), "cases.CaseOpened", "cases.CaseRouted", "cases.EmailSkipped")
+	wantTypes(t, o.Events(), "cases.CaseOpened", "cases.CaseRouted", "email.Skipped")
 	if o.Events()[2].(cases.EmailSkipped).Reason != cases.NoContactReason {
 		t.Fatal("wrong reason")
 	}

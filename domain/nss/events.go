@@ -5,6 +5,7 @@ import (
 
 	"redengine/commands"
 	"redengine/domain/calendar"
+	"redengine/domain/email"
 )
 
 // The event type names of the assignment stream, as stored in the log. Every
@@ -19,10 +20,10 @@ const (
 	TypeAltaConsolidated       = "NSSAltaConsolidated"
 	TypeNSSEliminated          = "NSSEliminated"
 	TypeCommunicationRequested = "NSSCommunicationRequested"
-	TypeEmailRequested         = "EmailRequested"
-	TypeEmailSkipped           = "EmailSkipped"
-	TypeEmailSent              = "EmailSent"
-	TypeEmailFailed            = "EmailFailed"
+	TypeEmailRequested         = email.TypeRequested
+	TypeEmailSkipped           = email.TypeSkipped
+	TypeEmailSent              = email.TypeSent
+	TypeEmailFailed            = email.TypeFailed
 )
 
 // SchemaVersion is the current schema version of every event of this
@@ -125,47 +126,14 @@ type CommunicationRequested struct {
 // elimination.
 const EmailTemplateNSSEliminated = "nss_eliminado"
 
-// EmailRequested asks the notifier to send an email to the autorización's
-// contact address; the notifier records the outcome with EmailSent or
-// EmailFailed (RecordEmailOutcome). EmailID is deterministic, so the notifier
-// can deliver at least once and deduplicate. The shape is the one of the
-// case events (domain/cases), so one notifier serves both. The address is
-// personal data: never log it.
-type EmailRequested struct {
-	EmailID  string    `json:"emailId"`
-	Template string    `json:"template"`
-	To       string    `json:"to"`
-	Subject  string    `json:"subject"`
-	Body     string    `json:"body"`
-	At       time.Time `json:"at"`
-}
-
-// EmailSkipped records an email that could not be requested (the
-// autorización has no contact address), so the trail says why there was no
-// email. The communication itself is still recorded.
-type EmailSkipped struct {
-	EmailID  string    `json:"emailId"`
-	Template string    `json:"template"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
-}
-
-// EmailSent records the delivery of a requested email.
-type EmailSent struct {
-	EmailID string    `json:"emailId"`
-	Attempt int       `json:"attempt"`
-	At      time.Time `json:"at"`
-}
-
-// EmailFailed records a failed delivery attempt; Final means the notifier
-// gave up.
-type EmailFailed struct {
-	EmailID string    `json:"emailId"`
-	Attempt int       `json:"attempt"`
-	Error   string    `json:"error"`
-	Final   bool      `json:"final"`
-	At      time.Time `json:"at"`
-}
+// The email events are the shared ones of domain/email (one mailer serves
+// every aggregate); the aliases keep this package's vocabulary.
+type (
+	EmailRequested = email.Requested
+	EmailSkipped   = email.Skipped
+	EmailSent      = email.Sent
+	EmailFailed    = email.Failed
+)
 
 // Codec returns the codec of the assignment stream's events.
 func Codec() *commands.Codec {
