@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"redengine/domain/email"
 	"redengine/errs"
 	"redengine/eventstore"
 	"redengine/projections"
@@ -16,10 +17,10 @@ import (
 // them in its own stream with these names and the JSON shapes below (see
 // domain/cases and domain/nss).
 const (
-	TypeEmailRequested = "EmailRequested"
-	TypeEmailSkipped   = "EmailSkipped"
-	TypeEmailSent      = "EmailSent"
-	TypeEmailFailed    = "EmailFailed"
+	TypeEmailRequested = email.TypeRequested
+	TypeEmailSkipped   = email.TypeSkipped
+	TypeEmailSent      = email.TypeSent
+	TypeEmailFailed    = email.TypeFailed
 )
 
 // ProjectionName is the name (and checkpoint key) of the outbox projection.
@@ -38,32 +39,10 @@ const (
 
 // The JSON shapes of the email events (the same in every aggregate).
 type (
-	emailRequested struct {
-		EmailID  string    `json:"emailId"`
-		Template string    `json:"template"`
-		To       string    `json:"to"`
-		Subject  string    `json:"subject"`
-		Body     string    `json:"body"`
-		At       time.Time `json:"at"`
-	}
-	emailSkipped struct {
-		EmailID  string    `json:"emailId"`
-		Template string    `json:"template"`
-		Reason   string    `json:"reason"`
-		At       time.Time `json:"at"`
-	}
-	emailSent struct {
-		EmailID string    `json:"emailId"`
-		Attempt int       `json:"attempt"`
-		At      time.Time `json:"at"`
-	}
-	emailFailed struct {
-		EmailID string    `json:"emailId"`
-		Attempt int       `json:"attempt"`
-		Error   string    `json:"error"`
-		Final   bool      `json:"final"`
-		At      time.Time `json:"at"`
-	}
+	emailRequested = email.Requested
+	emailSkipped   = email.Skipped
+	emailSent      = email.Sent
+	emailFailed    = email.Failed
 )
 
 // timeLayout stores instants as fixed-width UTC text, so that they sort as
