@@ -178,6 +178,7 @@ func eventsShape(evs []api.AuditEvent) []string {
 // TestConflictsContact: 50 usuarios principales' sessions set the contact
 // email of one autorización at once, each a different address.
 func TestConflictsContact(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	e := enginetest.New(t, noSMTP)
 	c := load.NewClient(e.URL, clients)
@@ -237,6 +238,7 @@ func TestConflictsContact(t *testing.T) {
 // replies that come after it in the log could not exist, and the others are
 // refused with a 409 precondition problem.
 func TestConflictsCase(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	e := enginetest.New(t, noSMTP)
 	c := load.NewClient(e.URL, clients)

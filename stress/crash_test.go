@@ -294,6 +294,7 @@ func (w *crashWorld) checkCommands(t *testing.T, evs []eventstore.Event) (ok, un
 // that every email reached Mailpit once. 3 cycles; REDENGINE_STRESS=1: 20
 // (REDENGINE_STRESS_CYCLES to change).
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	cycles := envInt("REDENGINE_STRESS_CYCLES", pick(3, 20))
 	smtp, mailpit := os.Getenv("REDENGINE_TEST_SMTP"), strings.TrimRight(os.Getenv("REDENGINE_TEST_MAILPIT"), "/")

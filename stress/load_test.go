@@ -14,6 +14,7 @@ import (
 // a 5xx or a broken connection, read-your-writes probes answered. Figures
 // are for docs/benchmarks.md (cmd/loadgen), not asserted here.
 func TestLoadMix(t *testing.T) {
+	t.Parallel()
 	e := enginetest.New(t, noSMTP)
 	tk, err := load.NewTokens(enginetest.Secret, e.Clock.Now)
 	if err != nil {

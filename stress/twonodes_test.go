@@ -34,6 +34,7 @@ const sharedKey = "REDENGINE_SECRET_KEY=00112233445566778899aabbccddeeff00112233
 // a symbolic link to node A's file; SQLite resolves it, so both processes
 // share the file and its WAL (docs/scaling.md).
 func TestTwoNodesSQLite(t *testing.T) {
+	t.Parallel()
 	dirA, dirB := t.TempDir(), t.TempDir()
 	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, sharedKey}
 	a := startProc(t, dirA, vars...)
@@ -49,6 +50,7 @@ func TestTwoNodesSQLite(t *testing.T) {
 // EventStoreDB adapter against the wire-level test server (served by this
 // test process), each with its own read models.
 func TestTwoNodesEventStoreDB(t *testing.T) {
+	t.Parallel()
 	url, _ := esdbtest.Start(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
 	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, sharedKey, "REDENGINE_EVENTSTORE=" + url}
