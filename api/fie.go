@@ -275,13 +275,8 @@ func (m *FIE) createExport(c echo.Context) error {
 	if err := m.Policy.CheckRange(from, to); err != nil {
 		return err
 	}
-	if pos, err := minPosition(c); err != nil {
+	if err := waitForMin(c, m.Wait); err != nil {
 		return err
-	} else if !pos.IsZero() {
-		if err := m.Wait(ctx, pos); err != nil {
-			retryAfter(c, time.Second)
-			return err
-		}
 	}
 	meta, err := commandMeta(c, aut)
 	if err != nil {
