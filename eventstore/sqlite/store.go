@@ -75,8 +75,9 @@ func WithMaxGroup(n int) Option { return func(cf *config) { cf.maxGroup = n } }
 func WithFdatasync(on bool) Option { return func(cf *config) { cf.fdatasync = on } }
 
 // WithCheckpointEvery sets after how many appended events the background
-// checkpointer copies the WAL into the database file (default 4096). The
-// writer never checkpoints itself, so a checkpoint does not hold up appends.
+// checkpointer copies the WAL into the database file (default 2048). The
+// writer only copies the frames appended while that ran, so a checkpoint
+// holds appends up briefly, and the WAL stays small.
 func WithCheckpointEvery(events int) Option { return func(cf *config) { cf.checkpointEvery = events } }
 
 // Stats counts the work of a store since Open.
@@ -124,8 +125,10 @@ type Store struct {
 
 	cdb    *sql.DB       // the checkpointer's connection
 	cpWake chan struct{} // the writer asks for a checkpoint
-	cpDone chan struct{}
-	stats  struct{ commits, appends, events, checkpoints atomic.Uint64 }
+	// finishCheckpoint asks the writer to checkpoint the rest of the WAL.
+	finishCheckpoint atomic.Bool
+	cpDone           chan struct{}
+	stats            struct{ commits, appends, events, checkpoints atomic.Uint64 }
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -158,7 +161,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		busyTimeout:     5 * time.Second,
 		maxGroup:        1024,
 		fdatasync:       true,
-		checkpointEvery: 4096,
+		checkpointEvery: 2048,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -368,9 +371,12 @@ func (s *Store) poll() {
 }
 
 // checkpointer copies the WAL into the database file when the writer asks,
-// on its own connection, so that appends never wait for it. A PASSIVE
-// checkpoint runs beside the writer and readers; once the whole WAL is
-// copied, the writer starts it over from the beginning.
+// on its own connection, so that appends do not wait for the bulk of it. A
+// PASSIVE checkpoint runs beside the writer and readers. The WAL can only
+// start over from the beginning once it is wholly copied at the moment the
+// writer begins a transaction, which a checkpoint running beside a busy
+// writer never achieves; so the writer then copies the few frames left
+// itself (see writer.finishCheckpoint).
 func (s *Store) checkpointer() {
 	defer close(s.cpDone)
 	for {
@@ -385,6 +391,11 @@ func (s *Store) checkpointer() {
 		cancel()
 		if err == nil {
 			s.stats.checkpoints.Add(1)
+			// The writer finishes the job between two groups: only it can
+			// copy the frames appended meanwhile with none arriving, which
+			// lets its next transaction start the WAL over instead of
+			// growing it.
+			s.finishCheckpoint.Store(true)
 		}
 	}
 }

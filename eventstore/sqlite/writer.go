@@ -174,6 +174,9 @@ func (w *writer) loop() {
 		}
 		w.commitGroup(w.group)
 		clear(w.group)
+		if w.s.finishCheckpoint.Swap(false) {
+			w.finishCheckpoint()
+		}
 		// The callers just answered often append again at once: let them
 		// run before the next group is taken, so they can join it.
 		runtime.Gosched()
@@ -270,6 +273,15 @@ func (w *writer) commitGroup(group []*appendReq) {
 		default:
 		}
 	}
+}
+
+// finishCheckpoint copies into the database file the WAL frames written
+// since the background checkpoint, with no transaction open, so that the
+// next transaction starts the WAL over. A failure only leaves the WAL longer
+// until the next time.
+func (w *writer) finishCheckpoint() {
+	var busy, log, done int64
+	_ = w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
 }
 
 // answer wakes the caller of r.
