@@ -45,8 +45,10 @@ func (cc *crashCmd) commandID() string { return commandID(cc.sub, cc.method, cc.
 // ID (-1: it varies).
 func (cc *crashCmd) ownEvents() int {
 	switch cc.kind {
-	case "contact", "reply":
+	case "contact", "reply", "information":
 		return 1
+	case "inforeq":
+		return 2 // InformationRequested and its EmailRequested
 	case "resolve":
 		return 2 // CaseResolved and its EmailRequested
 	}
@@ -56,6 +58,7 @@ func (cc *crashCmd) ownEvents() int {
 type crashCase struct {
 	id      string
 	replies int
+	pending bool // waiting on a requerimiento de información
 }
 
 // crashWorker is one client: it acts for its own autorización, on its own
@@ -122,11 +125,31 @@ func (w *crashWorld) next(wk *crashWorker, rng *rand.Rand) *crashCmd {
 		cc.kind, cc.path, cc.sub, cc.token = "tgss", "/v1/cases", tramSub, tram
 		cc.body = mustJSON(body)
 		cc.onOK = addCase
+	case n < 35:
+		// A requerimiento de información (tramitador), or its answer by the
+		// autorizado when one is pending.
+		ci := rng.IntN(len(wk.cases))
+		id := wk.cases[ci].id
+		if wk.cases[ci].pending {
+			cc.kind, cc.path = "information", "/v1/cases/"+id+"/information"
+			cc.body = mustJSON(map[string]string{"text": "Se aporta la documentación " + key})
+		} else {
+			cc.kind, cc.path, cc.sub, cc.token = "inforeq", "/v1/cases/"+id+"/information-requests", tramSub, tram
+			cc.body = mustJSON(map[string]string{"text": "Aporte la documentación " + key})
+		}
+		pending := !wk.cases[ci].pending
+		cc.onOK = func(*load.Response) {
+			for j := range wk.cases {
+				if wk.cases[j].id == id {
+					wk.cases[j].pending = pending
+				}
+			}
+		}
 	case n < 55:
 		ci := rng.IntN(len(wk.cases))
 		cc.kind, cc.path = "reply", "/v1/cases/"+wk.cases[ci].id+"/replies"
-		if rng.IntN(2) == 0 {
-			cc.sub, cc.token = tramSub, tram
+		if wk.cases[ci].pending || rng.IntN(2) == 0 {
+			cc.sub, cc.token = tramSub, tram // an autorizado answers a requerimiento, it does not reply
 		}
 		cc.body = mustJSON(map[string]string{"text": "Respuesta " + key})
 		cc.onOK = func(*load.Response) {
@@ -384,7 +407,13 @@ func TestCrashSafety(t *testing.T) {
 	} else {
 		t.Log("REDENGINE_TEST_SMTP / REDENGINE_TEST_MAILPIT not set: email delivery not checked")
 	}
-	t.Logf("end: %d events, %d commands acknowledged over %d crashes", len(evs), ok, cycles)
+	kinds := map[string]int{}
+	for _, cc := range w.cmds {
+		if cc.status >= 200 && cc.status < 300 {
+			kinds[cc.kind]++
+		}
+	}
+	t.Logf("end: %d events, %d commands acknowledged over %d crashes: %v", len(evs), ok, cycles, kinds)
 }
 
 // waitForEmails waits (bounded) until every email requested in the log is
