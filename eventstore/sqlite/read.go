@@ -23,6 +23,11 @@ import (
 const columns = `seq, stream, revision, type, schema_version, data, metadata, recorded_at, ` +
 	`CAST(id || hash || COALESCE(prev_hash, x'') AS BLOB)`
 
+// streamColumns are the columns of a read of one stream, whose name the
+// caller knows already.
+const streamColumns = `seq, NULL, revision, type, schema_version, data, metadata, recorded_at, ` +
+	`CAST(id || hash || COALESCE(prev_hash, x'') AS BLOB)`
+
 // numColumns is how many columns a read selects.
 const numColumns = 9
 
@@ -59,8 +64,8 @@ func (rp *readPool) open(ctx context.Context, db *sql.DB, n int) error {
 					*dst, err = pc.PrepareContext(ctx, q)
 				}
 			}
-			prep(&r.fwd, `SELECT `+columns+` FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)
-			prep(&r.bwd, `SELECT `+columns+` FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
+			prep(&r.fwd, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)
+			prep(&r.bwd, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
 			prep(&r.all, `SELECT `+columns+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
 			prep(&r.exists, `SELECT 1 FROM events WHERE stream = ? LIMIT 1`)
 			return err
@@ -144,7 +149,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 			st = r.bwd
 		}
 		var err error
-		out, err = queryEvents(ctx, st, args(stream, clampRev(from), sqlLimit(limit)), limit)
+		out, err = queryEvents(ctx, st, args(stream, clampRev(from), sqlLimit(limit)), limit, stream)
 		if err != nil || len(out) > 0 {
 			return err
 		}
@@ -178,14 +183,16 @@ func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventst
 	var out []eventstore.Event
 	err := s.withReader(ctx, func(r *reader) error {
 		var err error
-		out, err = queryEvents(ctx, r.all, args(clampRev(after), sqlLimit(limit)), limit)
+		out, err = queryEvents(ctx, r.all, args(clampRev(after), sqlLimit(limit)), limit, "")
 		return err
 	})
 	return out, err
 }
 
 // queryEvents runs a query of the columns above and builds the events.
-func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, limit int) ([]eventstore.Event, error) {
+// stream, when not empty, is the stream of every row (the query selects
+// NULL in its place).
+func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, limit int, stream string) ([]eventstore.Event, error) {
 	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, a)
 	if err != nil {
 		return nil, err
@@ -197,6 +204,7 @@ func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, lim
 	}
 	out := make([]eventstore.Event, 0, capHint)
 	dest := make([]driver.Value, numColumns)
+	var streamV driver.Value = stream // boxed once, not per row
 	var lastStream, lastType string
 	for {
 		if err := rows.Next(dest); err != nil {
@@ -204,6 +212,9 @@ func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, lim
 				return out, nil
 			}
 			return nil, err
+		}
+		if stream != "" {
+			dest[1] = streamV
 		}
 		e, err := eventOf(dest)
 		if err != nil {
