@@ -59,6 +59,9 @@ type FIE struct {
 	// Wait returns when the FIE read model has reached pos, or an
 	// errs.Unavailable error after a bounded wait.
 	Wait func(ctx context.Context, pos eventstore.Position) error
+	// MaxFileBytes bounds an imported file (REDENGINE_MAX_IMPORT_BODY);
+	// zero: the general body limit.
+	MaxFileBytes int64
 }
 
 var (
@@ -69,7 +72,7 @@ var (
 // Routes of the module.
 func (m *FIE) Routes() []Route {
 	return []Route{
-		{Method: http.MethodPost, Path: "/v1/fie/imports", Roles: fieWriters, Summary: "Import a FIE 2.0 file", Handler: m.importFile},
+		{Method: http.MethodPost, Path: "/v1/fie/imports", Roles: fieWriters, Summary: "Import a FIE 2.0 file", Handler: m.importFile, MaxBody: m.MaxFileBytes},
 		{Method: http.MethodPost, Path: "/v1/fie/records", Roles: fieWriters, Summary: "Receive FIE records as JSON", Handler: m.records},
 		{Method: http.MethodPost, Path: "/v1/fier/exports", Roles: fierReaders, Summary: "Generate a FIER download for a CCC and dates", Handler: m.createExport},
 		{Method: http.MethodGet, Path: "/v1/fier/exports/:id", Roles: fierReaders, Summary: "A FIER download point", Handler: m.getExport},

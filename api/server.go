@@ -6,6 +6,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -35,6 +36,9 @@ type Route struct {
 	Roles   []auth.Role // who may call it; nil means public (no token)
 	Summary string
 	Handler echo.HandlerFunc
+	// MaxBody, when set, replaces the configured body limit for this route
+	// (file uploads).
+	MaxBody int64
 }
 
 // Public reports whether the route needs no token.
@@ -91,9 +95,6 @@ func New(d Deps) *Server {
 	}))
 	e.Use(s.observe)
 	e.Use(middleware.Recover())
-	if d.Config.MaxBodyBytes > 0 {
-		e.Use(bodyLimit(d.Config.MaxBodyBytes))
-	}
 
 	s.routes = append(s.routes, s.baseRoutes()...)
 	for _, m := range d.Modules {
@@ -110,6 +111,9 @@ func New(d Deps) *Server {
 	limiter := s.rateLimiter()
 	for _, r := range s.routes {
 		var mw []echo.MiddlewareFunc
+		if limit := cmp.Or(r.MaxBody, d.Config.MaxBodyBytes); limit > 0 {
+			mw = append(mw, bodyLimit(limit))
+		}
 		if !r.Public() {
 			mw = append(mw, s.authenticate(r.Roles))
 			if limiter != nil {

@@ -24,6 +24,15 @@ func (echoModule) Routes() []Route {
 		Count int    `json:"count"`
 	}
 	return []Route{{
+		Method: http.MethodPost, Path: "/v1/test/upload", Roles: []auth.Role{auth.Tramitador}, MaxBody: 4096,
+		Handler: func(c echo.Context) error {
+			var b body
+			if err := decodeJSON(c, &b); err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, b)
+		},
+	}, {
 		Method: http.MethodPost, Path: "/v1/test/echo", Roles: []auth.Role{auth.Tramitador},
 		Handler: func(c echo.Context) error {
 			var b body
@@ -156,6 +165,13 @@ func TestHostileInput(t *testing.T) {
 		if c.field != "" && (len(p.Errors) == 0 || p.Errors[0].Field != c.field) {
 			t.Errorf("%s: errors %+v, want field %q", c.name, p.Errors, c.field)
 		}
+	}
+	big := `{"name":"` + strings.Repeat("a", 2000) + `"}`
+	if resp, _ := do(t, "POST", ts.URL+"/v1/test/upload", tok, "application/json", big); resp.StatusCode != 200 {
+		t.Errorf("a route with its own larger limit refused %d bytes: %d", len(big), resp.StatusCode)
+	}
+	if resp, _ := do(t, "POST", ts.URL+"/v1/test/upload", tok, "application/json", big+strings.Repeat(" ", 4096)); resp.StatusCode != 413 {
+		t.Errorf("over the route's own limit: %d, want 413", resp.StatusCode)
 	}
 	resp, p := do(t, "GET", ts.URL+"/v1/nope", tok, "", "")
 	if resp.StatusCode != 404 || p.Kind != "not_found" {

@@ -34,6 +34,9 @@ type Config struct {
 	RateBurst int
 	// MaxBodyBytes bounds request bodies (REDENGINE_MAX_BODY, default 8 MiB).
 	MaxBodyBytes int64
+	// MaxImportBytes bounds an imported FIE file (REDENGINE_MAX_IMPORT_BODY,
+	// default 256 MiB: a day's file of a large company).
+	MaxImportBytes int64
 	// FIERMaxDays and FIERMaxRecords are the FIER query policy (defaults 17 and 300).
 	FIERMaxDays    int
 	FIERMaxRecords int
@@ -54,6 +57,7 @@ func Default() Config {
 		RateLimit:       0,
 		RateBurst:       100,
 		MaxBodyBytes:    8 << 20,
+		MaxImportBytes:  256 << 20,
 		FIERMaxDays:     17,
 		FIERMaxRecords:  300,
 		FIERDownloadTTL: 24 * time.Hour,
@@ -127,6 +131,11 @@ func Load(getenv func(string) string) (Config, error) {
 	integer("REDENGINE_MAX_BODY", &maxBody)
 	if maxBody > 0 {
 		c.MaxBodyBytes = int64(maxBody)
+	}
+	var maxImport int
+	integer("REDENGINE_MAX_IMPORT_BODY", &maxImport)
+	if maxImport > 0 {
+		c.MaxImportBytes = int64(maxImport)
 	}
 	integer("REDENGINE_FIER_MAX_DAYS", &c.FIERMaxDays)
 	integer("REDENGINE_FIER_MAX_RECORDS", &c.FIERMaxRecords)

@@ -53,6 +53,9 @@ func (e *Engine) LoadDemo(ctx context.Context) error {
 	if err := e.LoadDemoCases(ctx); err != nil {
 		return fmt.Errorf("demo cases: %w", err)
 	}
+	if err := e.LoadFIEDemo(ctx); err != nil {
+		return fmt.Errorf("demo FIE records: %w", err)
+	}
 	e.Log.Info("demo data loaded", "autorizaciones", len(auts))
 	return nil
 }

@@ -359,7 +359,7 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.watchLag(bg, 5*time.Second)
+		e.watchLag(bg, 15*time.Second)
 	}()
 	if e.Mailer != nil {
 		wg.Add(1)

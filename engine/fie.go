@@ -37,14 +37,15 @@ func (e *Engine) FIEIngester() *fiecompany.Ingester {
 // fieFeature wires the fie capability: its API module and projections.
 func (e *Engine) fieFeature(dir *api.Directory) (feature, error) {
 	mod := &api.FIE{
-		Ingest:   e.FIEIngester(),
-		Exports:  commands.NewHandler(e.Store, e.Clock, fiecompany.ExportAggregate(), e.conflictHook()),
-		Dir:      dir,
-		DB:       e.ReadDB,
-		Clock:    e.Clock,
-		Policy:   fiecompany.Policy{MaxDays: e.Config.FIERMaxDays, MaxRecords: e.Config.FIERMaxRecords},
-		TTL:      e.Config.FIERDownloadTTL,
-		FilesDir: e.FIERDir(),
+		Ingest:       e.FIEIngester(),
+		Exports:      commands.NewHandler(e.Store, e.Clock, fiecompany.ExportAggregate(), e.conflictHook()),
+		Dir:          dir,
+		DB:           e.ReadDB,
+		Clock:        e.Clock,
+		Policy:       fiecompany.Policy{MaxDays: e.Config.FIERMaxDays, MaxRecords: e.Config.FIERMaxRecords},
+		TTL:          e.Config.FIERDownloadTTL,
+		FilesDir:     e.FIERDir(),
+		MaxFileBytes: e.Config.MaxImportBytes,
 		// The projections runner starts after the features are built.
 		Wait: func(ctx context.Context, pos eventstore.Position) error {
 			return e.Projections.WaitFor(ctx, readmodels.FIEName, pos)
