@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,8 @@ const numColumns = 9
 type reader struct {
 	conn                  *sql.Conn
 	fwd, bwd, all, exists driver.Stmt
+	// Bounded ranges, for reads split over two connections.
+	fwdRange, bwdRange, allRange, last driver.Stmt
 }
 
 // readPool hands out readers, one caller at a time each.
@@ -68,6 +71,10 @@ func (rp *readPool) open(ctx context.Context, db *sql.DB, n int) error {
 			prep(&r.bwd, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
 			prep(&r.all, `SELECT `+columns+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
 			prep(&r.exists, `SELECT 1 FROM events WHERE stream = ? LIMIT 1`)
+			prep(&r.fwdRange, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
+			prep(&r.bwdRange, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision DESC`)
+			prep(&r.allRange, `SELECT `+columns+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`)
+			prep(&r.last, `SELECT MAX(revision) FROM events WHERE stream = ?`)
 			return err
 		})
 		if err != nil {
@@ -87,7 +94,7 @@ func (rp *readPool) close() {
 	}
 	for _, r := range rp.all {
 		_ = r.conn.Raw(func(any) error {
-			for _, st := range []driver.Stmt{r.fwd, r.bwd, r.all, r.exists} {
+			for _, st := range []driver.Stmt{r.fwd, r.bwd, r.all, r.exists, r.fwdRange, r.bwdRange, r.allRange, r.last} {
 				if st != nil {
 					st.Close()
 				}
@@ -138,28 +145,50 @@ func clampRev(r uint64) int64 {
 	return int64(r)
 }
 
+// Reads of at least splitMin events are split in two halves read at once on
+// two connections of the pool: SQLite's per-row cost is CPU, and the machine
+// has more than one core. Revisions of a stream and positions of the log are
+// dense (0, 1, 2, … and 1, 2, 3, …: the writer numbers events itself and
+// never skips a number), so a range splits exactly.
+const splitMin = 512
+
+// probe is how many events a stream read without a limit takes before it
+// asks whether the stream is long enough to split the rest.
+const probe = 128
+
 // ReadStream reads events of one stream. See eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir eventstore.Direction, limit int) ([]eventstore.Event, error) {
 	const op = errs.Op("sqlite.ReadStream")
+	first := limit
+	if limit <= 0 || limit > probe {
+		first = probe
+	}
 	var out []eventstore.Event
 	found := true
+	last := int64(-1) // the stream's last revision, when asked
 	err := s.withReader(ctx, func(r *reader) error {
 		st := r.fwd
 		if dir == eventstore.Backward {
 			st = r.bwd
 		}
 		var err error
-		out, err = queryEvents(ctx, st, args(stream, clampRev(from), sqlLimit(limit)), limit, stream)
-		if err != nil || len(out) > 0 {
-			return err
-		}
-		rows, err := r.exists.(driver.StmtQueryContext).QueryContext(ctx, args(stream))
+		out, err = queryEvents(ctx, st, args(stream, clampRev(from), int64(first)), nil, stream)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		found = rows.Next(make([]driver.Value, 1)) == nil
-		return nil
+		if len(out) == first && first != limit {
+			// More to read: how much?
+			last, err = queryInt(ctx, r.last, args(stream))
+			return err
+		}
+		if len(out) > 0 {
+			return nil
+		}
+		_, err = queryInt(ctx, r.exists, args(stream))
+		if errors.Is(err, sql.ErrNoRows) {
+			found, err = false, nil
+		}
+		return err
 	})
 	if err != nil {
 		return nil, dbErr(op, err)
@@ -167,7 +196,99 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 	if !found {
 		return nil, &eventstore.StreamNotFoundError{Stream: stream}
 	}
-	return out, nil
+	if last < 0 {
+		return out, nil
+	}
+	// The rest: revisions lo..hi, in the read's direction.
+	var lo, hi int64
+	if dir == eventstore.Backward {
+		hi = int64(out[len(out)-1].Revision) - 1
+		lo = 0
+		if limit > 0 {
+			lo = max(0, hi-int64(limit-len(out))+1)
+		}
+	} else {
+		lo = int64(out[len(out)-1].Revision) + 1
+		hi = last
+		if limit > 0 {
+			hi = min(hi, lo+int64(limit-len(out))-1)
+		}
+	}
+	if lo > hi {
+		return out, nil
+	}
+	rest, err := s.readStreamRange(ctx, stream, lo, hi, dir, out)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return rest, nil
+}
+
+// readStreamRange appends to dst the events of stream with revisions lo..hi
+// in the direction dir, splitting a long range over two connections.
+func (s *Store) readStreamRange(ctx context.Context, stream string, lo, hi int64, dir eventstore.Direction, dst []eventstore.Event) ([]eventstore.Event, error) {
+	n := hi - lo + 1
+	dst = slices.Grow(dst, int(n))
+	one := func(lo, hi int64, dst []eventstore.Event) ([]eventstore.Event, error) {
+		var out []eventstore.Event
+		err := s.withReader(ctx, func(r *reader) error {
+			st := r.fwdRange
+			if dir == eventstore.Backward {
+				st = r.bwdRange
+			}
+			var err error
+			out, err = queryEvents(ctx, st, args(stream, lo, hi), dst, stream)
+			return err
+		})
+		return out, err
+	}
+	if n < splitMin || s.cfg.readConns < 2 {
+		return one(lo, hi, dst)
+	}
+	mid := lo + n/2
+	// First half in the read's direction into dst, second half apart.
+	aLo, aHi, bLo, bHi := lo, mid-1, mid, hi
+	if dir == eventstore.Backward {
+		aLo, aHi, bLo, bHi = mid, hi, lo, mid-1
+	}
+	var second []eventstore.Event
+	var err2 error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		second, err2 = one(bLo, bHi, make([]eventstore.Event, 0, bHi-bLo+1))
+	}()
+	out, err := one(aLo, aHi, dst)
+	<-done
+	if err != nil {
+		return nil, err
+	}
+	if err2 != nil {
+		return nil, err2
+	}
+	return append(out, second...), nil
+}
+
+// queryInt runs a query of one integer; sql.ErrNoRows when it has no row
+// or a NULL.
+func queryInt(ctx context.Context, st driver.Stmt, a []driver.NamedValue) (int64, error) {
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, a)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 1)
+	if err := rows.Next(v); err != nil {
+		if err == io.EOF {
+			return 0, sql.ErrNoRows
+		}
+		return 0, err
+	}
+	n, ok := v[0].(int64)
+	if !ok {
+		return 0, sql.ErrNoRows
+	}
+	return n, nil
 }
 
 // ReadAll reads the global log after from. See eventstore.Store.
@@ -180,29 +301,71 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, limit int
 }
 
 func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
-	var out []eventstore.Event
+	var span uint64 // how many events the read is expected to return
+	if limit > 0 {
+		span = uint64(limit)
+	} else if h := s.head.Load(); h > after {
+		span = h - after
+	}
+	seq := func(after uint64, limit int, dst []eventstore.Event) ([]eventstore.Event, error) {
+		var out []eventstore.Event
+		err := s.withReader(ctx, func(r *reader) error {
+			var err error
+			out, err = queryEvents(ctx, r.all, args(clampRev(after), sqlLimit(limit)), dst, "")
+			return err
+		})
+		return out, err
+	}
+	if span < splitMin || s.cfg.readConns < 2 {
+		return seq(after, limit, nil)
+	}
+	// (after, mid] on this goroutine, the rest (up to the limit) on another.
+	mid := after + span/2
+	restLimit := 0 // no limit
+	if limit > 0 {
+		restLimit = limit - int(mid-after)
+	}
+	var rest []eventstore.Event
+	var errRest error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rest, errRest = seq(mid, restLimit, nil)
+	}()
+	var first []eventstore.Event
 	err := s.withReader(ctx, func(r *reader) error {
 		var err error
-		out, err = queryEvents(ctx, r.all, args(clampRev(after), sqlLimit(limit)), limit, "")
+		first, err = queryEvents(ctx, r.allRange, args(clampRev(after), clampRev(mid)), make([]eventstore.Event, 0, span), "")
 		return err
 	})
-	return out, err
+	<-done
+	if err != nil {
+		return nil, err
+	}
+	if errRest != nil {
+		return nil, errRest
+	}
+	if uint64(len(first)) < mid-after && len(rest) > 0 {
+		// A gap in the positions (a file not written by this package):
+		// the halves do not add up to the limit; read in one go.
+		return seq(after, limit, nil)
+	}
+	return append(first, rest...), nil
 }
 
-// queryEvents runs a query of the columns above and builds the events.
-// stream, when not empty, is the stream of every row (the query selects
-// NULL in its place).
-func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, limit int, stream string) ([]eventstore.Event, error) {
+// queryEvents runs a query of the columns above and appends the events to
+// dst. stream, when not empty, is the stream of every row (the query
+// selects NULL in its place).
+func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, dst []eventstore.Event, stream string) ([]eventstore.Event, error) {
 	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	capHint := limit
-	if capHint <= 0 || capHint > 1024 {
-		capHint = 64
+	out := dst
+	if out == nil {
+		out = make([]eventstore.Event, 0, 64)
 	}
-	out := make([]eventstore.Event, 0, capHint)
 	dest := make([]driver.Value, numColumns)
 	var streamV driver.Value = stream // boxed once, not per row
 	var lastStream, lastType string

@@ -9,7 +9,7 @@ import (
 )
 
 // subBatch is how many events a subscription reads from the log at a time.
-const subBatch = 1024
+const subBatch = 2048
 
 // Subscribe starts a catch-up subscription after from. See eventstore.Store.
 func (s *Store) Subscribe(ctx context.Context, from eventstore.Position, filter eventstore.Filter) (eventstore.Subscription, error) {

@@ -58,6 +58,7 @@ func Run(t *testing.T, h Harness) {
 		{"HashChain", testHashChain},
 		{"Tamper", testTamper},
 		{"Envelope", testEnvelope},
+		{"LongReads", testLongReads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -980,6 +981,130 @@ func testEnvelope(t *testing.T, h Harness) {
 		checkEvent(t, all[i], p+"a", uint64(i), []eventstore.EventData{e, bare}[i])
 		if !all[i].RecordedAt.Equal(got[i].RecordedAt) {
 			t.Fatalf("RecordedAt differs between reads: %s vs %s", all[i].RecordedAt, got[i].RecordedAt)
+		}
+	}
+}
+
+// testLongReads reads a stream and a log long enough for an adapter to page
+// or split them, and checks every window against what was written.
+func testLongReads(t *testing.T, h Harness) {
+	s := newStore(t, h)
+	p := prefix()
+	a := p + "largo"
+	const n = 1500
+	h0 := mustHead(t, s)
+	var ids []uuid.UUID
+	exp := eventstore.NoStream
+	for i := 0; i < n; i += 100 {
+		batch := evs("Paso", i, 100)
+		for _, e := range batch {
+			ids = append(ids, e.ID)
+		}
+		r := mustAppend(t, s, a, exp, batch...)
+		exp = eventstore.Revision(r.NextRevision)
+		mustAppend(t, s, fmt.Sprintf("%sotro-%d", p, i), eventstore.NoStream, ev("Otro", i))
+	}
+	check := func(got []eventstore.Event, revs []uint64) {
+		t.Helper()
+		if len(got) != len(revs) {
+			t.Fatalf("%d events, want %d", len(got), len(revs))
+		}
+		for i, e := range got {
+			if e.Revision != revs[i] || e.ID != ids[revs[i]] || e.Stream != a {
+				t.Fatalf("event %d = %q r%d %s, want r%d %s", i, e.Stream, e.Revision, e.ID, revs[i], ids[revs[i]])
+			}
+			if i > 0 && !bytes.Equal(e.PrevHash, got[i-1].Hash) && !bytes.Equal(e.Hash, got[i-1].PrevHash) {
+				t.Fatalf("event %d does not chain to its neighbour", i)
+			}
+		}
+	}
+	span := func(from, to uint64) []uint64 { // from..to inclusive, either way
+		var out []uint64
+		if from <= to {
+			for r := from; r <= to; r++ {
+				out = append(out, r)
+			}
+		} else {
+			for r := from; ; r-- {
+				out = append(out, r)
+				if r == to {
+					break
+				}
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		from    uint64
+		dir     eventstore.Direction
+		limit   int
+		from2to [2]uint64
+	}{
+		{0, eventstore.Forward, 0, [2]uint64{0, n - 1}},
+		{1, eventstore.Forward, 0, [2]uint64{1, n - 1}},
+		{0, eventstore.Forward, 1000, [2]uint64{0, 999}},
+		{700, eventstore.Forward, 513, [2]uint64{700, 1212}},
+		{1370, eventstore.Forward, 0, [2]uint64{1370, n - 1}},
+		{1, eventstore.Forward, 128, [2]uint64{1, 128}},
+		{1, eventstore.Forward, 129, [2]uint64{1, 129}},
+		{eventstore.StreamEnd, eventstore.Backward, 0, [2]uint64{n - 1, 0}},
+		{eventstore.StreamEnd, eventstore.Backward, 1000, [2]uint64{n - 1, n - 1000}},
+		{1200, eventstore.Backward, 0, [2]uint64{1200, 0}},
+		{1200, eventstore.Backward, 700, [2]uint64{1200, 501}},
+		{127, eventstore.Backward, 0, [2]uint64{127, 0}},
+		{128, eventstore.Backward, 0, [2]uint64{128, 0}},
+	}
+	for _, c := range cases {
+		got := mustRead(t, s, a, c.from, c.dir, c.limit)
+		check(got, span(c.from2to[0], c.from2to[1]))
+	}
+
+	// The global log: one read, pages of several sizes, all alike.
+	all := readAllOf(t, s, h0, p)
+	if len(all) != n+n/100 {
+		t.Fatalf("ReadAll: %d events of the test, want %d", len(all), n+n/100)
+	}
+	for _, size := range []int{1, 511, 512, 1000, 4096} {
+		var paged []eventstore.Event
+		for from := h0; ; {
+			page, err := s.ReadAll(ctxFor(t), from, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > size {
+				t.Fatalf("ReadAll(limit %d) returned %d", size, len(page))
+			}
+			for _, e := range page {
+				if strings.HasPrefix(e.Stream, p) {
+					paged = append(paged, e)
+				}
+			}
+			if len(page) < size {
+				break
+			}
+			from = page[len(page)-1].Position
+			if size == 1 && len(paged) > 50 {
+				break // enough for the smallest page
+			}
+		}
+		for i := range paged {
+			if paged[i].ID != all[i].ID || paged[i].Position != all[i].Position {
+				t.Fatalf("ReadAll pages of %d: event %d is %s, want %s", size, i, paged[i].ID, all[i].ID)
+			}
+		}
+		if size > 1 && len(paged) != len(all) {
+			t.Fatalf("ReadAll pages of %d: %d events, want %d", size, len(paged), len(all))
+		}
+	}
+	// A subscription delivers the same log.
+	sub, err := s.Subscribe(ctxFor(t), h0, eventstore.Filter{StreamPrefixes: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range all {
+		if e := next(t, sub); e.ID != all[i].ID {
+			t.Fatalf("subscription event %d is %s, want %s", i, e.ID, all[i].ID)
 		}
 	}
 }
