@@ -4,7 +4,7 @@ export GOFLAGS := -buildvcs=false
 FUZZTIME ?= 10s
 BIN := bin/redengine
 
-.PHONY: run build test test-short bench stress fuzz vet fmt clean
+.PHONY: run build test bench stress fuzz vet fmt clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/redengine
@@ -19,6 +19,14 @@ run: build
 test:
 	@eval "$$(scripts/mailpit.sh start)" && \
 	$(GO) test -race -count=1 -timeout 15m ./... ; rc=$$?; scripts/mailpit.sh stop; exit $$rc
+
+## stress: long forms of the stress harnesses (20 SIGKILL cycles, 30 s load mix, conflicts, two
+## nodes), then loadgen on the embedded store at saturation and at 1,000 commands/s.
+stress:
+	@eval "$$(scripts/mailpit.sh start)" && \
+	REDENGINE_STRESS=1 $(GO) test -count=1 -timeout 60m -v ./stress/... ; rc=$$?; scripts/mailpit.sh stop; exit $$rc
+	$(GO) run ./cmd/loadgen -self -duration 60s -concurrency 64
+	$(GO) run ./cmd/loadgen -self -duration 60s -concurrency 64 -rate 1000
 
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:

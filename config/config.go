@@ -18,7 +18,8 @@ import (
 type Config struct {
 	Addr        string // REDENGINE_ADDR, listen address (default 127.0.0.1:8080)
 	DataDir     string // REDENGINE_DATA_DIR (default ./data)
-	EventStore  string // REDENGINE_EVENTSTORE: empty = SQLite in DataDir; esdb://… = EventStoreDB
+	EventStore  string // REDENGINE_EVENTSTORE: empty = SQLite in DataDir; sqlite:///path = that SQLite file; esdb://… = EventStoreDB
+	NodeName    string // REDENGINE_NODE_NAME: names this node when several share one event store
 	JWTSecret   string // REDENGINE_JWT_SECRET (HS256)
 	SMTPAddr    string // REDENGINE_SMTP_ADDR host:port; empty = mail is queued, not sent
 	SMTPFrom    string // REDENGINE_SMTP_FROM
@@ -100,6 +101,7 @@ func Load(getenv func(string) string) (Config, error) {
 	str("REDENGINE_ADDR", &c.Addr)
 	str("REDENGINE_DATA_DIR", &c.DataDir)
 	str("REDENGINE_EVENTSTORE", &c.EventStore)
+	str("REDENGINE_NODE_NAME", &c.NodeName)
 	str("REDENGINE_JWT_SECRET", &c.JWTSecret)
 	str("REDENGINE_SMTP_ADDR", &c.SMTPAddr)
 	str("REDENGINE_SMTP_FROM", &c.SMTPFrom)
@@ -146,8 +148,11 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		c.Demo = true
 	}
-	if c.EventStore != "" && !strings.HasPrefix(c.EventStore, "esdb://") && !strings.HasPrefix(c.EventStore, "esdb+discover://") {
-		fields.Add("REDENGINE_EVENTSTORE", "vacío (SQLite) o una cadena esdb://…")
+	switch {
+	case c.EventStore == "", strings.HasPrefix(c.EventStore, "esdb://"), strings.HasPrefix(c.EventStore, "esdb+discover://"):
+	case strings.HasPrefix(c.EventStore, "sqlite://") && filepath.IsAbs(strings.TrimPrefix(c.EventStore, "sqlite://")):
+	default:
+		fields.Add("REDENGINE_EVENTSTORE", "vacío (SQLite en el directorio de datos), sqlite:///ruta/absoluta/events.db o una cadena esdb://…")
 	}
 	if len(fields) > 0 {
 		return c, errs.E(errs.Op("config.Load"), errs.Invalid, "configuración no válida", fields)
@@ -155,8 +160,15 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// EventsPath is the SQLite event store file in the data dir.
-func (c Config) EventsPath() string { return filepath.Join(c.DataDir, "events.db") }
+// EventsPath is the SQLite event store file: the one REDENGINE_EVENTSTORE
+// names as sqlite:///path (several processes may share it), or events.db in
+// the data dir.
+func (c Config) EventsPath() string {
+	if p, ok := strings.CutPrefix(c.EventStore, "sqlite://"); ok {
+		return p
+	}
+	return filepath.Join(c.DataDir, "events.db")
+}
 
 // ReadModelsPath is the read-model database file in the data dir.
 func (c Config) ReadModelsPath() string { return filepath.Join(c.DataDir, "readmodels.db") }

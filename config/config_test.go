@@ -37,6 +37,19 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+func TestSharedSQLiteFile(t *testing.T) {
+	c, err := Load(env(map[string]string{"REDENGINE_EVENTSTORE": "sqlite:///srv/red/events.db", "REDENGINE_DATA_DIR": "/srv/node-b"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EventsPath() != "/srv/red/events.db" || c.ReadModelsPath() != "/srv/node-b/readmodels.db" {
+		t.Errorf("paths %s %s", c.EventsPath(), c.ReadModelsPath())
+	}
+	if _, err := Load(env(map[string]string{"REDENGINE_EVENTSTORE": "sqlite://relative/events.db"})); !errs.Is(errs.Invalid, err) {
+		t.Errorf("a relative sqlite path must be refused: %v", err)
+	}
+}
+
 func TestLoadRefusesBadValues(t *testing.T) {
 	_, err := Load(env(map[string]string{
 		"REDENGINE_EVENTSTORE": "postgres://x", "REDENGINE_NSS_DOCUMENT_TYPES": "DNI,PASAPORTE",

@@ -16,9 +16,16 @@ func (e *Engine) openMailer(recorders mailer.ByCategory) error {
 	if err != nil {
 		return err
 	}
+	var claimer mailer.Claimer
+	if e.Config.NodeName != "" {
+		// Several nodes share the event store: each attempt is claimed
+		// through it, so one node sends it.
+		claimer = mailer.NewStoreClaimer(e.Store, e.Config.NodeName, 0)
+	}
 	e.Mailer = mailer.New(e.ReadDB, e.Projections, sender, recorders, e.Clock, mailer.Options{
-		Logger: e.Log,
-		Head:   e.Store.Head,
+		Logger:  e.Log,
+		Head:    e.Store.Head,
+		Claimer: claimer,
 		OnAttempt: func(a mailer.Attempt) {
 			switch {
 			case a.Sent:

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"redengine/clock"
@@ -24,8 +25,8 @@ func OpenStore(ctx context.Context, cfg config.Config, clk clock.Clock) (eventst
 		}
 		return s, nil
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, errs.E(op, errs.Unavailable, "no se puede crear el directorio de datos", err)
+	if err := os.MkdirAll(filepath.Dir(cfg.EventsPath()), 0o750); err != nil {
+		return nil, errs.E(op, errs.Unavailable, "no se puede crear el directorio del almacén de eventos", err)
 	}
 	s, err := sqlite.Open(ctx, cfg.EventsPath(), sqlite.WithClock(clk))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -29,21 +28,19 @@ const twoNodesStart = "2026-11-27T09:00:00Z"
 const sharedKey = "REDENGINE_SECRET_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 // TestTwoNodesSQLite runs two `redengine serve` processes on one SQLite
-// event store file, each with its own read models. The engine derives the
-// file from the data dir (<data dir>/events.db), so node B's data dir holds
-// a symbolic link to node A's file; SQLite resolves it, so both processes
-// share the file and its WAL (docs/scaling.md).
+// event store file (REDENGINE_EVENTSTORE=sqlite:///…/events.db), each with
+// its own read models in its own data dir (docs/scaling.md).
 func TestTwoNodesSQLite(t *testing.T) {
 	t.Parallel()
 	dirA, dirB := t.TempDir(), t.TempDir()
-	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, sharedKey}
+	shared := "sqlite://" + filepath.Join(dirA, "events.db")
+	vars := []string{"REDENGINE_JWT_SECRET=" + crashSecret, "REDENGINE_CLOCK=manual:" + twoNodesStart, sharedKey,
+		"REDENGINE_EVENTSTORE=" + shared}
 	a := startProc(t, dirA, vars...)
-	if err := os.Symlink(filepath.Join(dirA, "events.db"), filepath.Join(dirB, "events.db")); err != nil {
-		t.Fatal(err)
-	}
 	b := startProc(t, dirB, vars...)
-	twoNodes(t, a, b, func() []eventstore.Event { return readLogFile(t.Context(), t, dirA) },
-		dataConfig(dirA), dataConfig(dirB))
+	cfgA, cfgB := dataConfig(dirA), dataConfig(dirB)
+	cfgA.EventStore, cfgB.EventStore = shared, shared
+	twoNodes(t, a, b, func() []eventstore.Event { return readLogFile(t.Context(), t, dirA) }, cfgA, cfgB)
 }
 
 // TestTwoNodesEventStoreDB runs two `redengine serve` processes on the
