@@ -19,27 +19,8 @@ import (
 
 func TestFieReadModel(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	// 23:30 UTC on 27 November is already 28 November in Madrid.
-	clk := clock.NewManual(time.Date(2026, 11, 27, 23, 30, 0, 0, time.UTC))
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	db, err := projections.OpenDB(ctx, filepath.Join(dir, "readmodels.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r, err := projections.New(db, store, []projections.Projection{readmodels.NewFIE()}, projections.Options{Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	w := newWorld(t, readmodels.NewFIE())
+	store, db, r, clk := w.store, w.db, w.runner, w.clk
 
 	in := &fiecompany.Ingester{
 		Companies: commands.NewHandler(store, clk, fiecompany.Aggregate()),

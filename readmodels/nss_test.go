@@ -1,19 +1,14 @@
 package readmodels_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"redengine/clock"
 	"redengine/commands"
 	"redengine/domain/calendar"
 	"redengine/domain/nss"
 	"redengine/domain/nss/nssdoc"
 	"redengine/eventstore"
-	"redengine/eventstore/sqlite"
-	"redengine/projections"
 	"redengine/readmodels"
 )
 
@@ -31,27 +26,8 @@ func nssPerson(t *testing.T, doc string, now time.Time) nss.Person {
 
 func TestNSSReadModel(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	// 23:30 UTC on 27 November is already 28 November in Madrid.
-	clk := clock.NewManual(time.Date(2026, 11, 27, 23, 30, 0, 0, time.UTC))
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"), sqlite.WithClock(clk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	db, err := projections.OpenDB(ctx, filepath.Join(dir, "readmodels.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r, err := projections.New(db, store, []projections.Projection{readmodels.NSS{CodeKey: []byte("k")}}, projections.Options{Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	w := newWorld(t, readmodels.NSS{CodeKey: []byte("k")})
+	store, db, r, clk := w.store, w.db, w.runner, w.clk
 
 	h := commands.NewHandler(store, clk, nss.Aggregate())
 	actor := func(aut string) commands.Meta {
