@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,7 +55,8 @@ func (a Aggregate[S]) Stream(id string) string { return a.Category + "-" + id }
 // (from the engine's clock), it returns the domain events to append, or an
 // error (usually errs.Invalid, errs.Precondition or errs.Forbidden) and then
 // nothing is appended. It must be pure: the pipeline may call it again after
-// a conflict, on a newer state.
+// a conflict, on a newer state. It must not modify the state it receives
+// (its slices, maps and pointees may be shared with the handler's cache).
 type Decide[S any] func(state S, now time.Time) ([]any, error)
 
 // Meta is what a command carries besides its decision, copied onto the
@@ -74,7 +76,9 @@ type Meta struct {
 	Actor eventstore.Actor
 }
 
-// Loaded is an aggregate's state read from its stream.
+// Loaded is an aggregate's state read from its stream. State may be shared
+// with the handler's cache: treat it as read-only (copy slices and maps
+// before changing them).
 type Loaded[S any] struct {
 	Stream string
 	State  S
@@ -102,7 +106,8 @@ type Result[S any] struct {
 	// nothing was appended.
 	Duplicate bool
 	// State is the aggregate's state after the command (for a repeat: the
-	// current state of the stream).
+	// current state of the stream). It may be shared with the handler's
+	// cache: treat it as read-only.
 	State S
 }
 
@@ -112,12 +117,21 @@ const DefaultMaxAttempts = 5
 
 // Handler runs commands for one aggregate type against a store. It is safe
 // for concurrent use.
+//
+// A Handler keeps the folded state of the streams it used last (an LRU of
+// WithCacheSize streams): a command on a cached stream reads only the events
+// after the cached revision, so it costs O(new events) rather than O(stream
+// length). Events written by anyone else (another Handler, node or process)
+// are still read before every decision, and the append still expects the
+// revision the decision saw, so the cache changes no guarantee.
 type Handler[S any] struct {
 	store       eventstore.Store
 	clock       clock.Clock
 	agg         Aggregate[S]
 	maxAttempts int
 	onConflict  func(stream string, attempt int)
+	cache       *stateCache[S] // nil: disabled
+	seed        maphash.Seed   // of the command-ID hashes of cached entries
 }
 
 // Option configures a Handler.
@@ -126,7 +140,13 @@ type Option func(*options)
 type options struct {
 	maxAttempts int
 	onConflict  func(string, int)
+	cacheSize   int
 }
+
+// WithCacheSize sets how many streams the handler keeps folded in memory
+// (default DefaultCacheSize); 0 disables the cache, and then every command
+// and Load folds its stream from the start.
+func WithCacheSize(n int) Option { return func(o *options) { o.cacheSize = n } }
 
 // WithMaxAttempts sets how many load-decide-append rounds Handle tries
 // before returning an errs.Conflict error (default DefaultMaxAttempts).
@@ -144,14 +164,23 @@ func NewHandler[S any](store eventstore.Store, clk clock.Clock, agg Aggregate[S]
 	if agg.Category == "" || agg.Codec == nil || agg.Evolve == nil {
 		panic("commands: aggregate needs Category, Codec and Evolve")
 	}
-	o := options{maxAttempts: DefaultMaxAttempts}
+	o := options{maxAttempts: DefaultMaxAttempts, cacheSize: DefaultCacheSize}
 	for _, f := range opts {
 		f(&o)
 	}
 	if o.maxAttempts < 1 {
 		o.maxAttempts = 1
 	}
-	return &Handler[S]{store: store, clock: clk, agg: agg, maxAttempts: o.maxAttempts, onConflict: o.onConflict}
+	return &Handler[S]{store: store, clock: clk, agg: agg, maxAttempts: o.maxAttempts, onConflict: o.onConflict,
+		cache: newStateCache[S](o.cacheSize), seed: maphash.MakeSeed()}
+}
+
+// CachedStreams returns how many streams the handler holds folded in memory.
+func (h *Handler[S]) CachedStreams() int {
+	if h.cache == nil {
+		return 0
+	}
+	return h.cache.len()
 }
 
 // Aggregate returns the aggregate the handler serves.
@@ -161,7 +190,8 @@ func (h *Handler[S]) Aggregate() Aggregate[S] { return h.agg }
 // Aggregate.Stream(id)):
 //
 //  1. load: fold the stream into the state, remembering its revision (a
-//     missing stream gives the initial state);
+//     missing stream gives the initial state); a cached stream is brought up
+//     to date by folding only the events after its cached revision;
 //  2. if an event of the stream already carries meta.CommandID, return the
 //     result of that first run with Duplicate set, appending nothing;
 //  3. decide with the clock's now; an error is returned as it is, and nothing
@@ -189,10 +219,11 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 	stream := h.agg.Stream(id)
 	var lastErr error
 	for attempt := 1; attempt <= h.maxAttempts; attempt++ {
-		l, prior, err := h.load(ctx, stream, nil, cmd)
+		cur, prior, err := h.current(ctx, stream, cmd)
 		if err != nil {
 			return Result[S]{}, err
 		}
+		l := cur.Loaded
 		if len(prior) > 0 {
 			last := prior[len(prior)-1]
 			return Result[S]{Stream: stream, Revision: last.Revision, Position: last.Position, Events: prior, Duplicate: true, State: l.State}, nil
@@ -228,6 +259,12 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 		var wrong *eventstore.WrongExpectedVersionError
 		if errors.As(err, &wrong) {
 			lastErr = err
+			if h.cache != nil && l.Exists && (wrong.Current < 0 || uint64(wrong.Current) < l.Revision) {
+				// The stream is behind what the cache says (it cannot
+				// shrink, but if it did, only a fold from the start is
+				// right): forget it.
+				h.cache.drop(stream)
+			}
 			if h.onConflict != nil {
 				h.onConflict(stream, attempt)
 			}
@@ -246,24 +283,33 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 			return Result[S]{}, errs.E(op, "leyendo los eventos recién escritos", err)
 		}
 		state := l.State
+		var hashes []uint64
 		for _, e := range recorded {
 			ev, err := h.decode(e)
 			if err != nil {
 				return Result[S]{}, errs.E(op, err)
 			}
 			state = h.agg.Evolve(state, ev)
+			if h.cache != nil && e.Metadata.CommandID != "" {
+				hashes = append(hashes, h.hash(e.Metadata.CommandID))
+			}
 		}
+		h.remember(cur, recorded, state, first, ar, hashes)
 		return Result[S]{Stream: stream, Revision: ar.NextRevision, Position: ar.Position, Events: recorded, State: state}, nil
 	}
 	return Result[S]{}, errs.E(op, errs.Conflict,
 		fmt.Sprintf("el expediente cambió %d veces mientras se procesaba la orden; vuelva a intentarlo", h.maxAttempts), lastErr)
 }
 
-// Load folds the whole stream of the aggregate with the given ID. A missing
-// stream is not an error: Exists is false and State is the initial state.
+// Load folds the whole stream of the aggregate with the given ID (a cached
+// stream: from its cached state, the events after it). A missing stream is
+// not an error: Exists is false and State is the initial state.
 func (h *Handler[S]) Load(ctx context.Context, id string) (Loaded[S], error) {
-	l, _, err := h.load(ctx, h.agg.Stream(id), nil, "")
-	return l, err
+	e, _, err := h.current(ctx, h.agg.Stream(id), "")
+	if err != nil {
+		return Loaded[S]{}, err
+	}
+	return e.Loaded, nil
 }
 
 // Point says where LoadAt stops folding: at an instant or at a revision.
@@ -290,12 +336,14 @@ func (p Point) includes(e *eventstore.Event) bool {
 // LoadAt folds the stream of the aggregate up to a point: the state as it
 // was then (GET …?asOf= or ?revision=). Asking for a revision the stream has
 // not reached is an errs.NotFound error; an instant before the first event
-// gives Exists false.
+// gives Exists false. It always folds from the start of the stream (the
+// cache holds only the latest state).
 func (h *Handler[S]) LoadAt(ctx context.Context, id string, at Point) (Loaded[S], error) {
-	l, _, err := h.load(ctx, h.agg.Stream(id), &at, "")
+	e, _, err := h.load(ctx, h.agg.Stream(id), &at, "", false)
 	if err != nil {
-		return l, err
+		return Loaded[S]{}, err
 	}
+	l := e.Loaded
 	if at.byRev && (!l.Exists || l.Revision < at.revision) {
 		return Loaded[S]{}, errs.E(errs.Op("commands.LoadAt"), errs.NotFound,
 			fmt.Sprintf("la revisión %d no existe en %s", at.revision, l.Stream))
@@ -306,48 +354,145 @@ func (h *Handler[S]) LoadAt(ctx context.Context, id string, at Point) (Loaded[S]
 // readPage is how many events load reads from the store at a time.
 const readPage = 512
 
-// load folds stream (up to at, when not nil) and collects the events whose
-// command ID is cmd (when not empty).
-func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd string) (Loaded[S], []eventstore.Event, error) {
-	const op = errs.Op("commands.Load")
+// initial returns the Loaded of a stream with no events.
+func (h *Handler[S]) initial(stream string) Loaded[S] {
 	l := Loaded[S]{Stream: stream}
 	if h.agg.Initial != nil {
 		l.State = h.agg.Initial()
 	}
-	var prior []eventstore.Event
-	var from uint64
+	return l
+}
+
+func (h *Handler[S]) hash(cmd string) uint64 { return maphash.String(h.seed, cmd) }
+
+// current returns stream folded up to its last event and the events whose
+// command ID is cmd (when not empty). With the cache on, a cached stream is
+// brought up to date by folding only the events after its cached revision
+// (found: the cache is updated); a stream not cached, or one whose cached
+// command IDs may include cmd (a repeat of an older command, rare), is
+// folded from the start.
+func (h *Handler[S]) current(ctx context.Context, stream, cmd string) (*entry[S], []eventstore.Event, error) {
+	if h.cache == nil {
+		return h.load(ctx, stream, nil, cmd, false)
+	}
+	base := h.cache.get(stream)
+	if base == nil || (cmd != "" && base.cmds.has(h.hash(cmd))) {
+		return h.load(ctx, stream, nil, cmd, true)
+	}
+	e := &entry[S]{Loaded: base.Loaded}
+	var hashes []uint64
+	prior, folded, found, err := h.fold(ctx, &e.Loaded, base.Revision+1, nil, cmd, &hashes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !found {
+		// The stream existed when it was cached; streams are not deleted,
+		// but if one was, only a fold from the start is right.
+		h.cache.drop(stream)
+		return h.load(ctx, stream, nil, cmd, true)
+	}
+	if folded == 0 {
+		return base, nil, nil
+	}
+	e.cmds = base.cmds.with(hashes)
+	h.cache.put(stream, e)
+	return e, prior, nil
+}
+
+// load folds stream from the start (up to at, when not nil) and collects
+// the events whose command ID is cmd (when not empty). With cache, the
+// result (of an existing stream) is put in the cache.
+func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd string, cache bool) (*entry[S], []eventstore.Event, error) {
+	e := &entry[S]{Loaded: h.initial(stream)}
+	var hashes *[]uint64
+	if cache {
+		hashes = new([]uint64)
+	}
+	prior, _, found, err := h.fold(ctx, &e.Loaded, 0, at, cmd, hashes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !found {
+		return &entry[S]{Loaded: h.initial(stream)}, nil, nil
+	}
+	if cache && e.Exists {
+		e.cmds = (*cmdSet)(nil).with(*hashes)
+		h.cache.put(stream, e)
+	}
+	return e, prior, nil
+}
+
+// fold reads l.Stream from revision from on, in pages, and folds it into l,
+// stopping before the first event past at (when not nil). It returns the
+// events whose command ID is cmd (when not empty), how many events it
+// folded, and found false when the stream does not exist. With hashes not
+// nil it appends the hash of the command ID of each event folded.
+func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, at *Point, cmd string, hashes *[]uint64) (prior []eventstore.Event, folded int, found bool, err error) {
+	const op = errs.Op("commands.Load")
+	var lastCmd string
 	for {
-		page, err := h.store.ReadStream(ctx, stream, from, eventstore.Forward, readPage)
+		page, err := h.store.ReadStream(ctx, l.Stream, from, eventstore.Forward, readPage)
 		var nf *eventstore.StreamNotFoundError
 		if errors.As(err, &nf) {
-			return l, nil, nil
+			return nil, folded, false, nil
 		}
 		if err != nil {
-			return Loaded[S]{}, nil, errs.E(op, err)
+			return nil, folded, false, errs.E(op, err)
 		}
 		for i := range page {
 			e := &page[i]
 			if at != nil && !at.includes(e) {
-				return l, prior, nil
+				return prior, folded, true, nil
 			}
 			ev, err := h.decode(*e)
 			if err != nil {
-				return Loaded[S]{}, nil, errs.E(op, err)
+				return nil, folded, false, errs.E(op, err)
 			}
 			l.State = h.agg.Evolve(l.State, ev)
 			l.Exists = true
 			l.Revision = e.Revision
 			l.Position = e.Position
 			l.LastOccurredAt = e.Metadata.OccurredAt
-			if cmd != "" && e.Metadata.CommandID == cmd {
-				prior = append(prior, *e)
+			folded++
+			if c := e.Metadata.CommandID; c != "" {
+				if c == cmd {
+					prior = append(prior, *e)
+				}
+				if hashes != nil && c != lastCmd {
+					*hashes = append(*hashes, h.hash(c))
+					lastCmd = c
+				}
 			}
 		}
 		if len(page) < readPage {
-			return l, prior, nil
+			return prior, folded, true, nil
 		}
 		from = page[len(page)-1].Revision + 1
 	}
+}
+
+// remember puts in the cache the state after a successful append: cur (the
+// state the decision saw) plus recorded, the events read back. Only when
+// recorded follows cur without a gap, so the entry is the fold of a prefix
+// of the stream, as every entry must be.
+func (h *Handler[S]) remember(cur *entry[S], recorded []eventstore.Event, state S, first uint64, ar eventstore.AppendResult, hashes []uint64) {
+	if h.cache == nil || len(recorded) == 0 {
+		return
+	}
+	next := uint64(0)
+	if cur.Exists {
+		next = cur.Revision + 1
+	}
+	last := &recorded[len(recorded)-1]
+	if first != next || recorded[0].Revision != first || last.Revision != ar.NextRevision ||
+		uint64(len(recorded)) != ar.NextRevision+1-first {
+		return
+	}
+	h.cache.put(cur.Stream, &entry[S]{
+		Loaded: Loaded[S]{Stream: cur.Stream, State: state, Exists: true, Revision: last.Revision,
+			Position: last.Position, LastOccurredAt: last.Metadata.OccurredAt},
+		cmds: cur.cmds.with(hashes),
+	})
 }
 
 func (h *Handler[S]) decode(e eventstore.Event) (Event, error) {
