@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"slices"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // DefaultCacheSize is how many streams a Handler keeps folded in memory by
@@ -17,6 +19,9 @@ const DefaultCacheSize = 4096
 // Loaded, which must treat it as read-only.
 type entry[S any] struct {
 	Loaded[S]
+	// lastID is the ID of the event at Revision: a command checks that the
+	// stream still has it there before trusting the entry.
+	lastID uuid.UUID
 	// cmds holds a hash of the command ID of every event folded (a hash,
 	// so a long stream costs 8 bytes per command; a collision only sends a
 	// command down the slow path, which compares the IDs themselves).

@@ -381,19 +381,26 @@ func (h *Handler[S]) current(ctx context.Context, stream, cmd string) (*entry[S]
 	}
 	e := &entry[S]{Loaded: base.Loaded}
 	var hashes []uint64
-	prior, folded, found, err := h.fold(ctx, &e.Loaded, base.Revision+1, nil, cmd, &hashes)
+	// Read from the cached last event itself, not the one after it: the
+	// read is never empty (an empty read of an existing stream costs the
+	// SQLite adapter a second query), and the event, checked against the
+	// cached ID, proves the cache still describes this stream.
+	prior, folded, lastID, ok, err := h.fold(ctx, &e.Loaded, base.Revision, base.lastID, nil, cmd, &hashes)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !found {
-		// The stream existed when it was cached; streams are not deleted,
-		// but if one was, only a fold from the start is right.
+	if !ok {
+		// The stream is not what the cache says: it is missing, shorter, or
+		// another event is at the cached revision. Streams are neither
+		// deleted nor rewritten, but if one was, only a fold from the start
+		// is right.
 		h.cache.drop(stream)
 		return h.load(ctx, stream, nil, cmd, true)
 	}
 	if folded == 0 {
 		return base, nil, nil
 	}
+	e.lastID = lastID
 	e.cmds = base.cmds.with(hashes)
 	h.cache.put(stream, e)
 	return e, prior, nil
@@ -408,7 +415,7 @@ func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd str
 	if cache {
 		hashes = new([]uint64)
 	}
-	prior, _, found, err := h.fold(ctx, &e.Loaded, 0, at, cmd, hashes)
+	prior, _, lastID, found, err := h.fold(ctx, &e.Loaded, 0, uuid.Nil, at, cmd, hashes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -416,6 +423,7 @@ func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd str
 		return &entry[S]{Loaded: h.initial(stream)}, nil, nil
 	}
 	if cache && e.Exists {
+		e.lastID = lastID
 		e.cmds = (*cmdSet)(nil).with(*hashes)
 		h.cache.put(stream, e)
 	}
@@ -423,36 +431,47 @@ func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd str
 }
 
 // fold reads l.Stream from revision from on, in pages, and folds it into l,
-// stopping before the first event past at (when not nil). It returns the
-// events whose command ID is cmd (when not empty), how many events it
-// folded, and found false when the stream does not exist. With hashes not
-// nil it appends the hash of the command ID of each event folded.
-func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, at *Point, cmd string, hashes *[]uint64) (prior []eventstore.Event, folded int, found bool, err error) {
+// stopping before the first event past at (when not nil). With anchor not
+// nil, the event at from is the last one already folded into l: it must be
+// there with that ID, and it is skipped. fold returns the events whose
+// command ID is cmd (when not empty), how many events it folded and the ID
+// of the last, and ok false when the stream does not exist or the anchor
+// does not match. With hashes not nil it appends the hash of the command ID
+// of each event folded.
+func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, anchor uuid.UUID, at *Point, cmd string, hashes *[]uint64) (prior []eventstore.Event, folded int, lastID uuid.UUID, ok bool, err error) {
 	const op = errs.Op("commands.Load")
 	var lastCmd string
 	for {
 		page, err := h.store.ReadStream(ctx, l.Stream, from, eventstore.Forward, readPage)
 		var nf *eventstore.StreamNotFoundError
 		if errors.As(err, &nf) {
-			return nil, folded, false, nil
+			return nil, folded, lastID, false, nil
 		}
 		if err != nil {
-			return nil, folded, false, errs.E(op, err)
+			return nil, folded, lastID, false, errs.E(op, err)
+		}
+		full := len(page) == readPage
+		if anchor != uuid.Nil {
+			if len(page) == 0 || page[0].Revision != from || page[0].ID != anchor {
+				return nil, folded, lastID, false, nil
+			}
+			page, anchor = page[1:], uuid.Nil
 		}
 		for i := range page {
 			e := &page[i]
 			if at != nil && !at.includes(e) {
-				return prior, folded, true, nil
+				return prior, folded, lastID, true, nil
 			}
 			ev, err := h.decode(*e)
 			if err != nil {
-				return nil, folded, false, errs.E(op, err)
+				return nil, folded, lastID, false, errs.E(op, err)
 			}
 			l.State = h.agg.Evolve(l.State, ev)
 			l.Exists = true
 			l.Revision = e.Revision
 			l.Position = e.Position
 			l.LastOccurredAt = e.Metadata.OccurredAt
+			lastID = e.ID
 			folded++
 			if c := e.Metadata.CommandID; c != "" {
 				if c == cmd {
@@ -464,8 +483,8 @@ func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, at *Po
 				}
 			}
 		}
-		if len(page) < readPage {
-			return prior, folded, true, nil
+		if !full {
+			return prior, folded, lastID, true, nil
 		}
 		from = page[len(page)-1].Revision + 1
 	}
@@ -491,7 +510,8 @@ func (h *Handler[S]) remember(cur *entry[S], recorded []eventstore.Event, state 
 	h.cache.put(cur.Stream, &entry[S]{
 		Loaded: Loaded[S]{Stream: cur.Stream, State: state, Exists: true, Revision: last.Revision,
 			Position: last.Position, LastOccurredAt: last.Metadata.OccurredAt},
-		cmds: cur.cmds.with(hashes),
+		lastID: last.ID,
+		cmds:   cur.cmds.with(hashes),
 	})
 }
 
