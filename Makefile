@@ -4,7 +4,7 @@ export GOFLAGS := -buildvcs=false
 FUZZTIME ?= 10s
 BIN := bin/redengine
 
-.PHONY: run build test bench stress fuzz vet fmt clean
+.PHONY: run build test bench bench-eventstore stress fuzz vet fmt clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/redengine
@@ -35,6 +35,10 @@ fuzz:
 ## bench: the Go benchmarks whose figures are in docs/benchmarks.md.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -timeout 30m ./...
+
+## bench-eventstore: the event store's figures of docs/benchmarks.md (5 s per benchmark).
+bench-eventstore:
+	$(GO) test -run='^$$' -bench=. -benchtime=5s -timeout 30m ./eventstore/sqlite/
 
 vet:
 	$(GO) vet ./...
