@@ -385,7 +385,7 @@ func (h *Handler[S]) current(ctx context.Context, stream, cmd string) (*entry[S]
 	// read is never empty (an empty read of an existing stream costs the
 	// SQLite adapter a second query), and the event, checked against the
 	// cached ID, proves the cache still describes this stream.
-	prior, folded, lastID, ok, err := h.fold(ctx, &e.Loaded, base.Revision, base.lastID, nil, cmd, &hashes)
+	prior, folded, lastID, ok, err := h.fold(ctx, &e.Loaded, base.Revision, &base.lastID, nil, cmd, &hashes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -415,7 +415,7 @@ func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd str
 	if cache {
 		hashes = new([]uint64)
 	}
-	prior, _, lastID, found, err := h.fold(ctx, &e.Loaded, 0, uuid.Nil, at, cmd, hashes)
+	prior, _, lastID, found, err := h.fold(ctx, &e.Loaded, 0, nil, at, cmd, hashes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -438,7 +438,7 @@ func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd str
 // of the last, and ok false when the stream does not exist or the anchor
 // does not match. With hashes not nil it appends the hash of the command ID
 // of each event folded.
-func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, anchor uuid.UUID, at *Point, cmd string, hashes *[]uint64) (prior []eventstore.Event, folded int, lastID uuid.UUID, ok bool, err error) {
+func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, anchor *uuid.UUID, at *Point, cmd string, hashes *[]uint64) (prior []eventstore.Event, folded int, lastID uuid.UUID, ok bool, err error) {
 	const op = errs.Op("commands.Load")
 	var lastCmd string
 	for {
@@ -451,11 +451,11 @@ func (h *Handler[S]) fold(ctx context.Context, l *Loaded[S], from uint64, anchor
 			return nil, folded, lastID, false, errs.E(op, err)
 		}
 		full := len(page) == readPage
-		if anchor != uuid.Nil {
-			if len(page) == 0 || page[0].Revision != from || page[0].ID != anchor {
+		if anchor != nil {
+			if len(page) == 0 || page[0].Revision != from || page[0].ID != *anchor {
 				return nil, folded, lastID, false, nil
 			}
-			page, anchor = page[1:], uuid.Nil
+			page, anchor = page[1:], nil
 		}
 		for i := range page {
 			e := &page[i]
