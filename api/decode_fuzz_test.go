@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"redengine/domain/authorizations"
+	"redengine/domain/cases"
 	"redengine/domain/nss"
 	"redengine/errs"
+	"redengine/fie"
 )
 
 // FuzzDecodeCommand feeds arbitrary bytes to the strict decoder of command
@@ -21,12 +23,42 @@ func FuzzDecodeCommand(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// Every command body the API decodes (the anonymous ones by shape).
 	targets := []func() any{
 		func() any { return new(authorizations.RegisterInput) },
 		func() any { return new(nss.Request) },
+		func() any { return new(openInput) },
+		func() any { return new(textInput) },
+		func() any { return new(ExportRequest) },
+		func() any { return new(lookupInput) },
+		func() any { return new(fie.Record) },
+		func() any { return new([]fie.Record) },
 		func() any {
 			return new(struct {
 				Email string `json:"email"`
+			})
+		},
+		func() any {
+			return new(struct {
+				Documents []cases.DocumentInput `json:"documents"`
+			})
+		},
+		func() any {
+			return new(struct {
+				Materia      string            `json:"materia"`
+				Categoria    string            `json:"categoria"`
+				Subcategoria string            `json:"subcategoria"`
+				ExtraData    map[string]string `json:"extraData"`
+			})
+		},
+		func() any {
+			return new(struct {
+				FechaReal string `json:"fechaReal"`
+			})
+		},
+		func() any {
+			return new(struct {
+				Now string `json:"now"`
 			})
 		},
 	}
