@@ -1,0 +1,64 @@
+package engine_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"redengine/auth"
+	"redengine/config"
+	"redengine/engine/enginetest"
+)
+
+// TestHostileInputChangesNothing sends malformed bodies to the real command
+// routes: every one is a 4xx problem, the log does not move, and the server
+// keeps answering.
+func TestHostileInputChangesNothing(t *testing.T) {
+	e := enginetest.New(t, func(c *config.Config) { c.MaxBodyBytes = 64 << 10 })
+	admin := e.Token(auth.Admin, "root")
+	e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "1000001", "usuarioPrincipal": "ana"}).Want(t, http.StatusCreated)
+	tokens := map[string]string{
+		"/v1/autorizaciones":      admin,
+		"/v1/cases":               e.Token(auth.Autorizado, "ana"),
+		"/v1/nss-assignments":     e.Token(auth.Autorizado, "ana"),
+		"/v1/fie/records":         e.Token(auth.INSS, "inss"),
+		"/v1/fier/exports":        e.Token(auth.Autorizado, "ana"),
+		"/v1/admin/clock":         admin,
+		"/v1/admin/scheduler/run": admin,
+	}
+	bodies := []struct {
+		name, ctype, body string
+	}{
+		{"oversized", "application/json", `{"subject":"` + strings.Repeat("x", 70<<10) + `"}`},
+		{"deep", "application/json", strings.Repeat(`{"a":`, 200) + "1" + strings.Repeat("}", 200)},
+		{"wrong content type", "text/xml", `<caso/>`},
+		{"unknown field", "application/json", `{"evil":true}`},
+		{"invalid utf-8", "application/json", "{\"subject\":\"\xc3\x28\"}"},
+		{"huge number", "application/json", `{"number":1e999999}`},
+		{"not json", "application/json", `{{{`},
+		{"empty", "application/json", ``},
+	}
+	head := func() string {
+		h, err := e.Store.Head(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.String()
+	}
+	before := head()
+	for path, tok := range tokens {
+		if path == "/v1/admin/scheduler/run" {
+			continue // takes no body
+		}
+		for _, b := range bodies {
+			r := e.Do(enginetest.Request{Method: http.MethodPost, Path: path, Token: tok, Body: b.body, Type: b.ctype})
+			if r.Status < 400 || r.Status >= 500 || r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("POST %s %s: %d %s", path, b.name, r.Status, r.Header.Get("Content-Type"))
+			}
+		}
+	}
+	if after := head(); after != before {
+		t.Errorf("hostile input moved the log from %s to %s", before, after)
+	}
+	e.Get("", "/healthz").Want(t, http.StatusOK)
+}
