@@ -295,7 +295,12 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 			}
 		}
 		h.remember(cur, recorded, state, first, ar, hashes)
-		return Result[S]{Stream: stream, Revision: ar.NextRevision, Position: ar.Position, Events: recorded, State: state}, nil
+		// A concurrent copy of this command (another node, the same command
+		// ID) may have appended the same event IDs first: the store then
+		// took ours as a repeat and wrote nothing. Its events carry its own
+		// OccurredAt; ours carry now.
+		dup := len(recorded) > 0 && !recorded[0].Metadata.OccurredAt.Equal(now)
+		return Result[S]{Stream: stream, Revision: ar.NextRevision, Position: ar.Position, Events: recorded, Duplicate: dup, State: state}, nil
 	}
 	return Result[S]{}, errs.E(op, errs.Conflict,
 		fmt.Sprintf("el expediente cambió %d veces mientras se procesaba la orden; vuelva a intentarlo", h.maxAttempts), lastErr)

@@ -435,3 +435,52 @@ func TestLoadAt(t *testing.T) {
 		t.Fatalf("as of the future: %+v %v", l, err)
 	}
 }
+
+// frontRunner is a store on which another node's copy of every append lands
+// first: the same event IDs, a second earlier, so the store takes the
+// handler's own append as a repeat and writes nothing.
+type frontRunner struct{ eventstore.Store }
+
+func (f frontRunner) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, evs ...eventstore.EventData) (eventstore.AppendResult, error) {
+	other := make([]eventstore.EventData, len(evs))
+	for i, e := range evs {
+		e.Metadata.OccurredAt = e.Metadata.OccurredAt.Add(-time.Second)
+		other[i] = e
+	}
+	if _, err := f.Store.Append(ctx, stream, expected, other...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return f.Store.Append(ctx, stream, expected, evs...)
+}
+
+// TestRaceLostToACopyIsADuplicate: when a concurrent copy of the command
+// (another node acting on the same deadline) appended first, the result says
+// Duplicate and carries the copy's events, so a scheduler pass does not count
+// the action as its own.
+func TestRaceLostToACopyIsADuplicate(t *testing.T) {
+	ctx := context.Background()
+	store := newStore(t)
+	clk := clock.NewManual(t0)
+	plain := commands.NewHandler(store, clk, ticketAgg)
+	if _, err := plain.Handle(ctx, "t9", commands.Meta{Actor: alice}, open("x")); err != nil {
+		t.Fatal(err)
+	}
+	raced := commands.NewHandler(frontRunner{store}, clk, ticketAgg)
+	res, err := raced.Handle(ctx, "t9", commands.Meta{CommandID: commands.IDFromKey("node", "deadline-1"), Actor: alice}, closeTicket("plazo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Duplicate || len(res.Events) != 2 || !res.Events[0].Metadata.OccurredAt.Equal(t0.Add(-time.Second)) {
+		t.Fatalf("lost race: duplicate %v, events %+v", res.Duplicate, res.Events)
+	}
+	won, err := plain.Handle(ctx, "t9", commands.Meta{Actor: alice}, func(ticket, time.Time) ([]any, error) {
+		return []any{Noted{Text: "nota"}}, nil
+	})
+	if err != nil || won.Duplicate {
+		t.Fatalf("a plain command: duplicate %v, %v", won.Duplicate, err)
+	}
+	all, _ := store.ReadStream(ctx, "ticket-t9", 0, eventstore.Forward, 0)
+	if len(all) != 4 {
+		t.Fatalf("stream has %d events, want 4 (open, the copy's two, the note)", len(all))
+	}
+}
