@@ -3,6 +3,7 @@ package eventstore
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -29,8 +30,17 @@ func ValidateAppend(stream string, events []EventData) error {
 		fields.Add("events", "no hay eventos que añadir")
 	}
 	seen := make(map[uuid.UUID]bool, len(events))
-	for i, e := range events {
-		at := fmt.Sprintf("events[%d]", i)
+	// The events of one append usually share their metadata: encode each
+	// distinct one once.
+	var (
+		lastMeta  Metadata
+		metaLen   int
+		metaErr   error
+		metaValid bool
+	)
+	for i := range events {
+		e := &events[i]
+		at := "events[" + strconv.Itoa(i) + "]"
 		if e.ID == uuid.Nil {
 			fields.Add(at+".id", "falta el identificador")
 		} else if seen[e.ID] {
@@ -46,20 +56,29 @@ func ValidateAppend(stream string, events []EventData) error {
 		if !json.Valid(e.Data) {
 			fields.Add(at+".data", "no es JSON válido")
 		}
-		meta, err := json.Marshal(e.Metadata)
-		if err != nil {
-			fields.Add(at+".metadata", "no se puede codificar")
-		}
-		// JSON turns invalid UTF-8 into U+FFFD, so such metadata would not
-		// hash the same once read back.
-		m := e.Metadata
-		for _, s := range []string{m.CorrelationID, m.CausationID, m.CommandID, m.Actor.ID, m.Actor.Role, m.Actor.Authorization} {
-			if !utf8.ValidString(s) {
-				fields.Add(at+".metadata", "no es UTF-8 válido")
-				break
+		if i == 0 || e.Metadata != lastMeta {
+			lastMeta = e.Metadata
+			var meta []byte
+			meta, metaErr = json.Marshal(e.Metadata)
+			metaLen = len(meta)
+			// JSON turns invalid UTF-8 into U+FFFD, so such metadata would
+			// not hash the same once read back.
+			m := e.Metadata
+			metaValid = true
+			for _, s := range []string{m.CorrelationID, m.CausationID, m.CommandID, m.Actor.ID, m.Actor.Role, m.Actor.Authorization} {
+				if !utf8.ValidString(s) {
+					metaValid = false
+					break
+				}
 			}
 		}
-		if len(e.Data)+len(meta) > MaxEventSize {
+		if metaErr != nil {
+			fields.Add(at+".metadata", "no se puede codificar")
+		}
+		if !metaValid {
+			fields.Add(at+".metadata", "no es UTF-8 válido")
+		}
+		if len(e.Data)+metaLen > MaxEventSize {
 			fields.Add(at, fmt.Sprintf("el evento supera %d bytes", MaxEventSize))
 		}
 	}

@@ -84,7 +84,17 @@ func (d Date) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	var b [16]byte
+	return string(d.appendISO(b[:0]))
+}
+
+// appendISO appends the YYYY-MM-DD form of d to b.
+func (d Date) appendISO(b []byte) []byte {
+	b = appendPadded(b, d.Year, 4)
+	b = append(b, '-')
+	b = appendPadded(b, int(d.Month), 2)
+	b = append(b, '-')
+	return appendPadded(b, d.Day, 2)
 }
 
 // FIE renders d as FIE 2.0 writes it: yyyyMMdd, 00000000 for the empty date.
@@ -151,7 +161,10 @@ func (d Date) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
 	}
-	return []byte(`"` + d.String() + `"`), nil
+	b := make([]byte, 0, 12)
+	b = append(b, '"')
+	b = d.appendISO(b)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON reads "YYYY-MM-DD"; null and "" give the empty date.

@@ -133,12 +133,21 @@ type Store struct {
 
 var _ eventstore.Store = (*Store)(nil)
 
+// schemaVersion is the layout of the events table, kept in PRAGMA
+// user_version. Version 2 makes an event ID unique within its stream (as in
+// EventStoreDB) instead of across the whole log: the IDs the engine writes
+// derive from a command ID and the stream (commands.EventID), so IDs of
+// different streams never meet, and a log-wide index on random IDs cost
+// every append a write to a random B-tree page (half the WAL written by a
+// bulk import). The (stream, id) index keeps a stream's entries together.
+const schemaVersion = 2
+
 const schema = `
 CREATE TABLE IF NOT EXISTS events (
 	seq            INTEGER PRIMARY KEY,
 	stream         TEXT    NOT NULL,
 	revision       INTEGER NOT NULL,
-	id             BLOB    NOT NULL UNIQUE,
+	id             BLOB    NOT NULL,
 	type           TEXT    NOT NULL,
 	schema_version INTEGER NOT NULL,
 	data           BLOB    NOT NULL,
@@ -146,8 +155,18 @@ CREATE TABLE IF NOT EXISTS events (
 	recorded_at    INTEGER NOT NULL,
 	prev_hash      BLOB,
 	hash           BLOB    NOT NULL,
-	UNIQUE (stream, revision)
+	UNIQUE (stream, revision),
+	UNIQUE (stream, id)
 );
+`
+
+// migrateV1 moves a version-1 events table (id UNIQUE across the log) to
+// the current layout, rows and positions unchanged, in one transaction.
+const migrateV1 = `
+ALTER TABLE events RENAME TO events_v1;
+` + schema + `
+INSERT INTO events SELECT seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash FROM events_v1 ORDER BY seq;
+DROP TABLE events_v1;
 `
 
 // Open opens (creating if needed) the event store in the SQLite file at
@@ -251,7 +270,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		cdb.Close()
 		return nil, dbErr(op, err)
 	}
-	if _, err := wdb.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, wdb); err != nil {
 		return fail(err)
 	}
 	if s.w, err = newWriter(ctx, s); err != nil {
@@ -451,4 +470,53 @@ func isUniqueViolation(err error) bool {
 	}
 	c := se.Code()
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// migrate creates the events table, or brings an older one to
+// schemaVersion, under the write lock so that two processes opening the
+// file at once do it once. A file written by a newer version is refused.
+func migrate(ctx context.Context, db *sql.DB) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var version int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version == schemaVersion {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	var tables int
+	err = conn.QueryRowContext(ctx, "SELECT (SELECT user_version FROM pragma_user_version), count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'").Scan(&version, &tables)
+	if err != nil {
+		return err
+	}
+	var stmts string
+	switch {
+	case version == schemaVersion:
+		stmts = "" // another process migrated it meanwhile
+	case version > schemaVersion:
+		return errs.E(errs.Precondition, fmt.Sprintf("el almacén tiene el esquema %d, más nuevo que el de este programa (%d)", version, schemaVersion))
+	case tables == 0:
+		stmts = schema
+	default:
+		stmts = migrateV1
+	}
+	if stmts != "" {
+		if _, err := conn.ExecContext(ctx, stmts+fmt.Sprintf(";PRAGMA user_version = %d;", schemaVersion)); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
 }

@@ -211,7 +211,10 @@ func TestRecordedAtFromClock(t *testing.T) {
 	}
 }
 
-func TestDuplicateIDInOtherStream(t *testing.T) {
+// TestEventIDUniqueWithinStream: an event ID is unique within its stream,
+// as in EventStoreDB (schema version 2); another stream may hold the same
+// ID.
+func TestEventIDUniqueWithinStream(t *testing.T) {
 	s := openTemp(t)
 	ctx := ctxT(t)
 	e := ev("E", 0)
@@ -219,18 +222,11 @@ func TestDuplicateIDInOtherStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same event ID in another stream is refused, nothing is written.
-	_, err = s.Append(ctx, "b", eventstore.NoStream, ev("E", 1), e)
-	if !errs.Is(errs.Conflict, err) {
-		t.Fatalf("duplicate id in another stream: %v, want a conflict", err)
+	// The same event ID in another stream is another event.
+	if _, err := s.Append(ctx, "b", eventstore.NoStream, ev("E", 1), e); err != nil {
+		t.Fatalf("same id in another stream: %v", err)
 	}
-	var wev *eventstore.WrongExpectedVersionError
-	if errors.As(err, &wev) {
-		t.Fatalf("duplicate id reported as a wrong expected version: %v", err)
-	}
-	if _, err := s.ReadStream(ctx, "b", 0, eventstore.Forward, 0); !errs.Is(errs.NotFound, err) {
-		t.Fatalf("stream b after the refused append: %v", err)
-	}
+	head, _ := s.Head(ctx)
 	// Any re-append of the same event is idempotent, even in a new batch.
 	if r, err := s.Append(ctx, "a", eventstore.Any, e); err != nil || r != first {
 		t.Fatalf("re-append with Any: %+v %v, want %+v", r, err, first)
@@ -243,8 +239,20 @@ func TestDuplicateIDInOtherStream(t *testing.T) {
 	if !errs.Is(errs.Conflict, err) {
 		t.Fatalf("partial re-append: %v, want a conflict", err)
 	}
-	if h, _ := s.Head(ctx); h != first.Position {
-		t.Fatalf("head moved to %s", h)
+	// Nor is a new event followed by one the stream already holds.
+	_, err = s.Append(ctx, "a", eventstore.Any, ev("E", 3), e)
+	if !errs.Is(errs.Conflict, err) {
+		t.Fatalf("new event then a taken id: %v, want a conflict", err)
+	}
+	var wev *eventstore.WrongExpectedVersionError
+	if errors.As(err, &wev) {
+		t.Fatalf("duplicate id reported as a wrong expected version: %v", err)
+	}
+	if h, _ := s.Head(ctx); h != head {
+		t.Fatalf("head moved from %s to %s", head, h)
+	}
+	if got, _ := s.ReadStream(ctx, "a", 0, eventstore.Forward, 0); len(got) != 1 {
+		t.Fatalf("stream a holds %d events, want 1", len(got))
 	}
 }
 
@@ -270,8 +278,8 @@ func TestGroupIsolation(t *testing.T) {
 				_, results[i] = s.Append(ctx, stream, eventstore.NoStream, ev("E", i), ev("E", i))
 			case 1: // wrong expectation
 				_, results[i] = s.Append(ctx, stream, eventstore.Revision(3), ev("E", i))
-			case 2: // an event ID already taken by another stream
-				_, results[i] = s.Append(ctx, stream, eventstore.NoStream, ev("E", i), shared)
+			case 2: // an event ID the stream already holds
+				_, results[i] = s.Append(ctx, "taken", eventstore.Any, ev("E", i), shared)
 			}
 		}()
 	}
@@ -507,5 +515,136 @@ func TestWALStaysSmall(t *testing.T) {
 	}
 	if fi.Size() > 8<<20 {
 		t.Fatalf("WAL is %d MB after %+v", fi.Size()>>20, s.Stats())
+	}
+}
+
+// TestMigrateFromV1 opens a file in the first layout (event IDs unique
+// across the log, no user_version): the events, positions and hash chain
+// survive, the layout becomes version 2, and the file is then used as usual.
+func TestMigrateFromV1(t *testing.T) {
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := s.Append(ctx, fmt.Sprintf("m-%d", i%2), eventstore.Any, ev("E", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// Rewrite the file as version 1 wrote it.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`ALTER TABLE events RENAME TO events_v2;
+CREATE TABLE events (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL,
+	id BLOB NOT NULL UNIQUE, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data BLOB NOT NULL,
+	metadata BLOB NOT NULL, recorded_at INTEGER NOT NULL, prev_hash BLOB, hash BLOB NOT NULL,
+	UNIQUE (stream, revision));
+INSERT INTO events SELECT * FROM events_v2;
+DROP TABLE events_v2;
+PRAGMA user_version = 0;`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open a version-1 file: %v", err)
+	}
+	defer s.Close()
+	after, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("%d events after the migration, want %d", len(after), len(before))
+	}
+	for i := range before {
+		if after[i].ID != before[i].ID || after[i].Position != before[i].Position || !bytes.Equal(after[i].Hash, before[i].Hash) {
+			t.Fatalf("event %d changed: %+v, was %+v", i, after[i], before[i])
+		}
+	}
+	if rep, err := eventstore.Verify(ctx, s, nil); err != nil || rep.Broken != nil {
+		t.Fatalf("Verify after the migration: %+v %v", rep.Broken, err)
+	}
+	// Version 2: the same ID may stand in another stream.
+	e0 := before[0]
+	again := eventstore.EventData{ID: e0.ID, Type: e0.Type, SchemaVersion: e0.SchemaVersion, Data: e0.Data, Metadata: e0.Metadata}
+	if _, err := s.Append(ctx, "other", eventstore.NoStream, again); err != nil {
+		t.Fatalf("append after the migration: %v", err)
+	}
+	db, err = sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var version int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 2 {
+		t.Fatalf("user_version = %d (%v), want 2", version, err)
+	}
+}
+
+// TestNewerSchemaRefused: a file from a newer version is not touched.
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec("PRAGMA user_version = 99")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.Open(ctx, path); !errs.Is(errs.Precondition, err) {
+		t.Fatalf("open a version-99 file: %v, want a precondition error", err)
+	}
+}
+
+// TestLargeAppend writes an append longer than one multi-row insert: every
+// event lands once, in order, on an unbroken hash chain.
+func TestLargeAppend(t *testing.T) {
+	s := openTemp(t)
+	ctx := ctxT(t)
+	evs := make([]eventstore.EventData, 70)
+	for i := range evs {
+		evs[i] = ev("E", i)
+	}
+	res, err := s.Append(ctx, "big", eventstore.NoStream, evs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NextRevision != 69 {
+		t.Fatalf("NextRevision = %d, want 69", res.NextRevision)
+	}
+	got, err := s.ReadStream(ctx, "big", 0, eventstore.Forward, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(evs) {
+		t.Fatalf("%d events read, want %d", len(got), len(evs))
+	}
+	for i, e := range got {
+		if e.ID != evs[i].ID || e.Revision != uint64(i) || !bytes.Equal(e.Data, evs[i].Data) {
+			t.Fatalf("event %d = %+v", i, e)
+		}
+	}
+	if rep, err := eventstore.Verify(ctx, s, nil); err != nil || rep.Broken != nil {
+		t.Fatalf("Verify: %+v %v", rep.Broken, err)
+	}
+	// The same append again is a re-append.
+	if again, err := s.Append(ctx, "big", eventstore.NoStream, evs...); err != nil || again != res {
+		t.Fatalf("re-append: %+v %v, want %+v", again, err, res)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -51,6 +52,11 @@ func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.
 	}
 	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: make([][]byte, len(events)), done: make(chan struct{})}
 	for i := range events {
+		// The events of one append usually share their metadata.
+		if i > 0 && events[i].Metadata == events[i-1].Metadata {
+			r.metas[i] = r.metas[i-1]
+			continue
+		}
 		m, err := eventstore.CanonicalMetadata(events[i].Metadata)
 		if err != nil {
 			return nil, errs.E(errs.Invalid, "metadatos no codificables", err)
@@ -90,6 +96,7 @@ type writer struct {
 	s               *Store
 	conn            *sql.Conn
 	ins             *sql.Stmt
+	insMany         *sql.Stmt // insertRows rows at once
 	head            *sql.Stmt
 	byID            *sql.Stmt
 	ids             *sql.Stmt
@@ -100,6 +107,23 @@ type writer struct {
 	heads           map[string]head // committed heads of streams
 	over            map[string]head // heads changed by the open transaction
 	group           []*appendReq
+	args            []any // the insert's arguments, reused
+}
+
+// insertRows is how many events one multi-row INSERT writes.
+const insertRows = 32
+
+// insertSQL is an INSERT of rows events.
+func insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
 }
 
 func newWriter(ctx context.Context, s *Store) (*writer, error) {
@@ -113,9 +137,10 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 			*dst, err = conn.PrepareContext(ctx, q)
 		}
 	}
-	prep(&w.ins, `INSERT INTO events (seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+	prep(&w.ins, insertSQL(1))
+	prep(&w.insMany, insertSQL(insertRows))
 	prep(&w.head, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`)
-	prep(&w.byID, `SELECT stream, revision FROM events WHERE id = ?`)
+	prep(&w.byID, `SELECT stream, revision FROM events WHERE stream = ? AND id = ?`)
 	prep(&w.ids, `SELECT seq, id FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
 	prep(&w.max, `SELECT COALESCE(MAX(seq), 0) FROM events`)
 	if err != nil {
@@ -126,7 +151,7 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.ins, w.head, w.byID, w.ids, w.max} {
+	for _, st := range []*sql.Stmt{w.ins, w.insMany, w.head, w.byID, w.ids, w.max} {
 		if st != nil {
 			st.Close()
 		}
@@ -316,6 +341,8 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 	startSeq := w.seq // on failure the caller rolls back: forget this attempt
 	w.seqStart = startSeq
 	recorded := w.s.cfg.clock.Now().UnixNano()
+	args := w.args[:0]
+	defer func() { clear(args); w.args = args[:0] }()
 	for i, r := range group {
 		r.res, r.err = eventstore.AppendResult{}, nil
 		h, err := w.headOf(ctx, r.stream)
@@ -340,18 +367,28 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 			continue
 		}
 		prev := h.hash
-		for j := range r.events {
-			e := &r.events[j]
-			rev := uint64(h.rev + 1 + int64(j))
-			hash := eventstore.ComputeHash(prev, r.stream, rev, e.Type, e.SchemaVersion, e.Data, r.metas[j])
-			w.seq++
-			_, err := w.ins.ExecContext(ctx, int64(w.seq), r.stream, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
-				[]byte(e.Data), r.metas[j], recorded, nullable(prev), hash)
-			if err != nil {
+		for j := 0; j < len(r.events); {
+			// Many events go insertRows at a time: one statement
+			// execution instead of insertRows.
+			st, rows := w.ins, 1
+			if len(r.events)-j >= insertRows {
+				st, rows = w.insMany, insertRows
+			}
+			args = args[:0]
+			for k := j; k < j+rows; k++ {
+				e := &r.events[k]
+				rev := uint64(h.rev + 1 + int64(k))
+				hash := eventstore.ComputeHash(prev, r.stream, rev, e.Type, e.SchemaVersion, e.Data, r.metas[k])
+				w.seq++
+				args = append(args, int64(w.seq), r.stream, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
+					[]byte(e.Data), r.metas[k], recorded, nullable(prev), hash)
+				prev = hash
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
 				w.seq = startSeq
 				return i, err
 			}
-			prev = hash
+			j += rows
 		}
 		last := h.rev + int64(len(r.events))
 		w.over[r.stream] = head{rev: last, hash: prev}
@@ -399,7 +436,7 @@ func (w *writer) reappend(ctx context.Context, r *appendReq, h head) (eventstore
 		start = int64(rev) + 1
 	} else {
 		var stream string
-		err := w.byID.QueryRowContext(ctx, r.events[0].ID[:]).Scan(&stream, &start)
+		err := w.byID.QueryRowContext(ctx, r.stream, r.events[0].ID[:]).Scan(&stream, &start)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && stream != r.stream) {
 			return eventstore.AppendResult{}, false, nil
 		}
