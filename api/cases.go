@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -49,6 +48,10 @@ type Cases struct {
 	// desistimiento resolutions (e.g. NSS.VerifyCode); each answers nil for
 	// a code it does not know.
 	OtherDocuments []func(ctx context.Context, code string) (*VerifiedDocument, error)
+
+	// numbers batches and caches the reservations of case numbers (see
+	// reserveNumber).
+	numbers numberSequences
 
 	// sums memoises the SHA-256 of each resolution's PDF (the rendering is
 	// deterministic), so the public verify route does not render on every
@@ -218,93 +221,6 @@ func (m *Cases) Open(ctx context.Context, meta commands.Meta, cmd cases.OpenCase
 	}
 	cmd.Number = cases.FormatNumber(n.Year, n.N)
 	return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
-}
-
-// Number reservation limits.
-const (
-	// numberAttempts bounds the rounds of an opening that keeps losing the
-	// race for the year's next number to other openings.
-	numberAttempts = 100
-	// reservationWindow is how many of the latest reservations a repeated
-	// opening looks through for its own.
-	reservationWindow = 64
-)
-
-// reserveNumber reserves the next case number of year for caseID on the
-// sequence stream casenumbers-<year>, with the sequence aggregate's decision
-// (cases.ReserveNumber) and event, appended at the revision read, so two
-// openings racing for a number conflict and the loser reads again. It
-// reads only the stream's tail, not the whole stream: the last reservation
-// is the whole state of the sequence (cases.SequenceAggregate folds to the
-// same), so an opening costs the same on the first and the millionth case
-// of the year. A repeat of the command (the same command ID, e.g. a retry
-// after a failure between the reservation and the opening) finds its own
-// reservation among the latest ones and gets the same number back. The
-// event has the pipeline's ID (commands.EventID) and metadata.
-func (m *Cases) reserveNumber(ctx context.Context, meta commands.Meta, year int, caseID string) (cases.NumberReserved, error) {
-	const op = errs.Op("api.cases.reserveNumber")
-	agg := m.Numbers
-	stream := agg.Stream(cases.SequenceID(year))
-	cmd := meta.CommandID.String()
-	var lastErr error
-	for range numberAttempts {
-		tail, err := m.Store.ReadStream(ctx, stream, eventstore.StreamEnd, eventstore.Backward, reservationWindow)
-		var nf *eventstore.StreamNotFoundError
-		if err != nil && !errors.As(err, &nf) {
-			return cases.NumberReserved{}, errs.E(op, err)
-		}
-		var seq cases.Sequence
-		expected := eventstore.NoStream
-		for i, e := range tail {
-			v, err := agg.Codec.Decode(e)
-			if err != nil {
-				return cases.NumberReserved{}, errs.E(op, err)
-			}
-			n, ok := v.(cases.NumberReserved)
-			if !ok {
-				return cases.NumberReserved{}, errs.E(op, errs.Internal, "evento inesperado en "+stream+": "+e.Type)
-			}
-			if e.Metadata.CommandID == cmd {
-				return n, nil
-			}
-			if i == 0 {
-				seq = agg.Evolve(seq, commands.Event{Data: n, Type: e.Type, ID: e.ID, Revision: e.Revision, Position: e.Position, Metadata: e.Metadata})
-				expected = eventstore.Revision(e.Revision)
-			}
-		}
-		now := m.Clock.Now()
-		decided, err := cases.ReserveNumber(year, caseID)(seq, now)
-		if err != nil {
-			return cases.NumberReserved{}, err
-		}
-		if len(decided) != 1 {
-			return cases.NumberReserved{}, errs.E(op, errs.Internal, "la reserva del número debe dar un evento")
-		}
-		name, version, data, err := agg.Codec.Encode(decided[0])
-		if err != nil {
-			return cases.NumberReserved{}, errs.E(op, err)
-		}
-		md := eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: cmd,
-			Actor: meta.Actor, OccurredAt: now}
-		if md.CorrelationID == "" {
-			md.CorrelationID = cmd
-		}
-		if md.CausationID == "" {
-			md.CausationID = cmd
-		}
-		_, err = m.Store.Append(ctx, stream, expected, eventstore.EventData{ID: commands.EventID(meta.CommandID, stream, 0),
-			Type: name, SchemaVersion: version, Data: data, Metadata: md})
-		var wrong *eventstore.WrongExpectedVersionError
-		if errors.As(err, &wrong) {
-			lastErr = err
-			continue
-		}
-		if err != nil {
-			return cases.NumberReserved{}, errs.E(op, err)
-		}
-		return decided[0].(cases.NumberReserved), nil
-	}
-	return cases.NumberReserved{}, errs.E(op, errs.Conflict, "demasiadas aperturas simultáneas; vuelva a intentarlo", lastErr)
 }
 
 // waitMin honours the minPosition query parameter.
