@@ -64,12 +64,12 @@ func (c *counts) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames
 	if bad := c.poison.Load(); bad != nil && *bad == fmt.Sprintf("%s@%d", e.Stream, e.Revision) {
 		return errors.New("evento venenoso")
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+t[p+"streams"]+` (stream, events, last_type, last_revision) VALUES (?, 1, ?, ?)
+	if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t[p+"streams"]+` (stream, events, last_type, last_revision) VALUES (?, 1, ?, ?)
 		ON CONFLICT (stream) DO UPDATE SET events = events + 1, last_type = excluded.last_type, last_revision = excluded.last_revision`,
 		e.Stream, e.Type, e.Revision); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+t[p+"types"]+` (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1`, e.Type); err != nil {
+	if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t[p+"types"]+` (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = n + 1`, e.Type); err != nil {
 		return err
 	}
 	c.applied.Add(1)

@@ -70,6 +70,9 @@ func (r *Runner) Rebuild(ctx context.Context, name string, progress func(done, t
 	}); err != nil {
 		return errs.E(op, err)
 	}
+	// The shadow tables' statements are cached for the rebuild only.
+	stmts := newStmtCache(r.db)
+	defer stmts.close()
 	var pos eventstore.Position
 	done := 0
 	for {
@@ -81,7 +84,7 @@ func (r *Runner) Rebuild(ctx context.Context, name string, progress func(done, t
 			break
 		}
 		if err := r.inTx(ctx, func(tx *sql.Tx) error {
-			pos, err = r.applyTo(ctx, tx, pr, shadow, pos, evs)
+			pos, err = r.applyTo(withStmts(ctx, stmts, tx), tx, pr, shadow, pos, evs)
 			return err
 		}); err != nil {
 			r.dropShadow(pr, shadow)
@@ -106,7 +109,7 @@ func (r *Runner) Rebuild(ctx context.Context, name string, progress func(done, t
 			if err != nil {
 				return err
 			}
-			if pos, err = r.applyTo(ctx, tx, pr, shadow, pos, evs); err != nil {
+			if pos, err = r.applyTo(withStmts(ctx, stmts, tx), tx, pr, shadow, pos, evs); err != nil {
 				return err
 			}
 			done += len(evs)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,11 @@ type Runner struct {
 	inited bool
 
 	started atomic.Bool
+
+	// live keeps the statements of live batches prepared (see stmtCache).
+	live *stmtCache
+	// joins takes caught-up projections to the shared reader (hub).
+	joins chan *member
 }
 
 // proj is a projection and what the runner knows of it.
@@ -103,7 +109,8 @@ func New(db *sql.DB, store eventstore.Store, projections []Projection, opts Opti
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
-	r := &Runner{db: db, store: store, opts: opts, log: opts.Logger, by: map[string]*proj{}}
+	r := &Runner{db: db, store: store, opts: opts, log: opts.Logger, by: map[string]*proj{},
+		live: newStmtCache(db), joins: make(chan *member)}
 	tables := map[string]string{CheckpointTable: "(runner)"}
 	for _, p := range projections {
 		name := p.Name()
@@ -267,13 +274,17 @@ func createTable(ctx context.Context, tx *sql.Tx, t Table, name string) error {
 	return nil
 }
 
-// Run applies events to every projection until ctx ends, each projection in
-// its own goroutine: it subscribes from the projection's checkpoint, applies
-// events in batches (each batch and its checkpoint in one transaction), and
-// on any failure logs it, waits (exponential backoff, so a poison event does
-// not spin) and starts again from the checkpoint. Run returns nil when ctx
-// ends, or Init's error. A Runner runs once: a second Run is an
-// errs.Conflict error.
+// Run applies events to every projection until ctx ends. Each projection
+// has a goroutine of its own that catches up from its checkpoint by reading
+// the log in pages (each page and the checkpoint in one transaction); once
+// caught up, it joins the shared reader: one subscription to the log feeding
+// every caught-up projection, which applies each batch of events to all of
+// them in one transaction (each projection's rows with its own checkpoint).
+// A projection whose Apply fails leaves the shared reader (the others carry
+// on), is retried from its checkpoint after a pause (exponential backoff, so
+// a poison event does not spin) and rejoins when it has caught up again. Run
+// returns nil when ctx ends, or Init's error. A Runner runs once: a second
+// Run is an errs.Conflict error.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errs.E(errs.Op("projections.Run"), errs.Conflict, "las proyecciones ya están en marcha")
@@ -285,6 +296,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	defer r.live.close()
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		r.hub(ctx)
+	}()
 	var wg sync.WaitGroup
 	for _, pr := range r.order {
 		wg.Add(1)
@@ -294,6 +311,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	<-hubDone
 	return nil
 }
 
@@ -333,9 +351,9 @@ func (r *Runner) loop(ctx context.Context, pr *proj) {
 	}
 }
 
-// consume catches up from the checkpoint with full-page reads, then
-// subscribes and applies batches until an error. It reports whether it
-// committed anything.
+// consume catches up from the checkpoint with full-page reads, then joins
+// the shared reader until it is sent away with an error. It reports whether
+// it committed anything.
 func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err error) {
 	cp, err := r.checkpoint(ctx, pr.name)
 	if err != nil {
@@ -358,64 +376,301 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 			break
 		}
 	}
-	// Then follow the log live.
-	sub, err := r.store.Subscribe(ctx, cp, eventstore.Filter{})
-	if err != nil {
-		return false, errs.E(errs.Op("projections.Run"), err)
+	// Then follow the log with the others.
+	m := &member{pr: pr, from: cp, done: make(chan error, 1)}
+	select {
+	case r.joins <- m:
+	case <-ctx.Done():
+		return progressed, ctx.Err()
 	}
-	// A pump reads ahead into a buffer; the applier drains what is ready into
-	// one batch, so catch-up goes in large transactions and live events are
-	// applied as soon as they arrive.
+	select {
+	case err := <-m.done:
+		return progressed || m.progressed, err
+	case <-ctx.Done():
+		return progressed, ctx.Err()
+	}
+}
+
+// member is a caught-up projection fed by the shared reader.
+type member struct {
+	pr   *proj
+	from eventstore.Position // its checkpoint when it joined
+	// done receives, once, the error that sent it away from the reader.
+	done chan error
+	// progressed is set when a batch committed for it (read by its
+	// goroutine after done).
+	progressed bool
+}
+
+// feed is the shared reader's subscription and the pump reading it ahead.
+type feed struct {
+	sub    eventstore.Subscription
+	ch     chan eventstore.Event // closed when the subscription fails
+	err    error                 // why, readable once ch is closed
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *Runner) startFeed(ctx context.Context, from eventstore.Position) (*feed, error) {
+	sub, err := r.store.Subscribe(ctx, from, eventstore.Filter{})
+	if err != nil {
+		return nil, errs.E(errs.Op("projections.Run"), err)
+	}
 	pctx, cancel := context.WithCancel(ctx)
-	ch := make(chan eventstore.Event, r.opts.BatchSize)
-	var subErr error
-	done := make(chan struct{})
+	f := &feed{sub: sub, ch: make(chan eventstore.Event, r.opts.BatchSize), cancel: cancel, done: make(chan struct{})}
 	go func() {
-		defer close(done)
-		defer close(ch)
+		defer close(f.done)
+		defer close(f.ch)
 		for {
 			e, err := sub.Next(pctx)
 			if err != nil {
-				subErr = err
+				f.err = err
 				return
 			}
 			select {
-			case ch <- e:
+			case f.ch <- e:
 			case <-pctx.Done():
+				f.err = pctx.Err()
 				return
 			}
 		}
 	}()
+	return f, nil
+}
+
+func (f *feed) stop() {
+	if f == nil {
+		return
+	}
+	f.cancel()
+	f.sub.Close()
+	<-f.done
+}
+
+// hub is the shared reader: one subscription to the log (running while it
+// has members), whose events go to every member in batches — whatever the
+// pump has ready, up to BatchSize, so a burst goes in one transaction and a
+// lone event is applied at once. Every member has applied the log up to at
+// (the last event handed out); a projection joining behind it is first
+// brought to it from the log.
+func (r *Runner) hub(ctx context.Context) {
+	var (
+		members []*member
+		f       *feed
+		at      eventstore.Position
+	)
 	defer func() {
-		cancel()
-		sub.Close()
-		<-done
+		f.stop()
+		for _, m := range members {
+			m.done <- ctx.Err()
+		}
 	}()
 	batch := make([]eventstore.Event, 0, r.opts.BatchSize)
 	for {
-		e, ok := <-ch
-		if !ok {
-			<-done
-			return progressed, errs.E(errs.Op("projections.Run"), errs.Unavailable, "suscripción interrumpida", subErr)
+		var in <-chan eventstore.Event
+		if f != nil {
+			in = f.ch
 		}
-		batch = append(batch[:0], e)
-	fill:
-		for len(batch) < r.opts.BatchSize {
-			select {
-			case e, ok := <-ch:
-				if !ok {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-r.joins:
+			if f == nil {
+				nf, err := r.startFeed(ctx, m.from)
+				if err != nil {
+					m.done <- err
+					continue
+				}
+				f, at = nf, m.from
+			} else if m.from.Less(at) {
+				if err := r.bridge(ctx, m, at); err != nil {
+					m.done <- err
+					continue
+				}
+			}
+			members = append(members, m)
+		case e, ok := <-in:
+			if !ok {
+				err := errs.E(errs.Op("projections.Run"), errs.Unavailable, "suscripción interrumpida", f.err)
+				f.stop()
+				f = nil
+				for _, m := range members {
+					m.done <- err
+				}
+				members = nil
+				continue
+			}
+			batch = append(batch[:0], e)
+		fill:
+			for len(batch) < r.opts.BatchSize {
+				select {
+				case e, ok := <-in:
+					if !ok {
+						break fill // seen again by the next select
+					}
+					batch = append(batch, e)
+				default:
 					break fill
 				}
-				batch = append(batch, e)
-			default:
-				break fill
+			}
+			members = r.applyShared(ctx, members, batch)
+			at = batch[len(batch)-1].Position
+			clear(batch)
+			if len(members) == 0 {
+				f.stop()
+				f = nil
 			}
 		}
-		if _, err := r.applyLive(ctx, pr, batch); err != nil {
-			return progressed, err
-		}
-		progressed = true
 	}
+}
+
+// bridge brings a joining member from its checkpoint to at, the last event
+// the others have applied, reading the log in pages.
+func (r *Runner) bridge(ctx context.Context, m *member, at eventstore.Position) error {
+	from := m.from
+	for from.Less(at) {
+		evs, err := r.store.ReadAll(ctx, from, r.opts.BatchSize)
+		if err != nil {
+			return errs.E(errs.Op("projections.Run"), err)
+		}
+		n := len(evs)
+		for n > 0 && at.Less(evs[n-1].Position) {
+			n--
+		}
+		if n == 0 {
+			return errs.E(errs.Op("projections.Run"), errs.Internal,
+				fmt.Sprintf("el log no tiene la posición %s después de la %s", at, from))
+		}
+		if _, err := r.applyLive(ctx, m.pr, evs[:n]); err != nil {
+			return err
+		}
+		m.progressed = true
+		from = evs[n-1].Position
+	}
+	return nil
+}
+
+// applyShared applies batch to every member in one transaction. A member
+// whose Apply fails is sent away with its error and the batch is applied
+// again, in a new transaction, to the others; a failure of the transaction
+// itself sends every member away. It returns the members that remain.
+func (r *Runner) applyShared(ctx context.Context, members []*member, batch []eventstore.Event) []*member {
+	for len(members) > 0 {
+		bad, err := r.applyBatch(ctx, members, batch)
+		if err == nil {
+			return members
+		}
+		if bad < 0 {
+			for _, m := range members {
+				m.done <- err
+			}
+			return nil
+		}
+		members[bad].done <- err
+		members = slices.Delete(members, bad, bad+1)
+	}
+	return members
+}
+
+// applyBatch is applyLive for several projections at once: one transaction
+// in which each member's events after its stored checkpoint are applied and
+// its checkpoint moved. On an Apply error it returns the failing member's
+// index (-1 for a failure of the transaction itself); nothing is committed.
+func (r *Runner) applyBatch(ctx context.Context, members []*member, batch []eventstore.Event) (int, error) {
+	const op = errs.Op("projections.apply")
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return -1, errs.E(op, errs.Unavailable, err)
+	}
+	defer tx.Rollback()
+	ctx = withStmts(ctx, r.live, tx)
+	cps, err := lockCheckpoints(ctx, tx, members[0].pr.name)
+	if err != nil {
+		return -1, errs.E(op, err)
+	}
+	type outcome struct {
+		from, last eventstore.Position
+	}
+	outs := make([]outcome, len(members))
+	now := ""
+	for i, m := range members {
+		cp, ok := cps[m.pr.name]
+		if !ok {
+			return i, errs.E(op, errs.Internal, fmt.Sprintf("falta el punto de control de %q", m.pr.name))
+		}
+		last, err := r.applyTo(ctx, tx, m.pr, m.pr.live, cp, batch)
+		if err != nil {
+			return i, errs.E(op, err)
+		}
+		outs[i] = outcome{cp, last}
+		if last == cp {
+			continue
+		}
+		if now == "" {
+			now = r.opts.Clock.Now().UTC().Format(time.RFC3339Nano)
+		}
+		if _, err := Exec(ctx, tx, `UPDATE `+CheckpointTable+` SET position = ?, updated_at = ? WHERE name = ?`,
+			last.String(), now, m.pr.name); err != nil {
+			return -1, errs.E(op, errs.Unavailable, err)
+		}
+	}
+	if now != "" {
+		if err := tx.Commit(); err != nil {
+			return -1, errs.E(op, errs.Unavailable, err)
+		}
+	}
+	for i, m := range members {
+		o := outs[i]
+		if o.last == o.from {
+			m.pr.set(o.from)
+			continue
+		}
+		m.progressed = true
+		m.pr.mu.Lock()
+		m.pr.lastErr = ""
+		m.pr.mu.Unlock()
+		if r.opts.OnBatch != nil {
+			r.opts.OnBatch(m.pr.name, len(batch), o.last)
+		}
+		m.pr.set(o.last)
+	}
+	return 0, nil
+}
+
+// lockCheckpoints starts the write side of tx, like lockCheckpoint, and
+// returns every checkpoint as the database has it.
+func lockCheckpoints(ctx context.Context, tx *sql.Tx, name string) (map[string]eventstore.Position, error) {
+	if _, err := Exec(ctx, tx, `UPDATE `+CheckpointTable+` SET name = name WHERE name = ?`, name); err != nil {
+		return nil, errs.E(errs.Unavailable, err)
+	}
+	const q = `SELECT name, position FROM ` + CheckpointTable
+	var rows *sql.Rows
+	var err error
+	if st := stmtFor(ctx, tx, q); st != nil {
+		rows, err = st.QueryContext(ctx)
+	} else {
+		rows, err = tx.QueryContext(ctx, q)
+	}
+	if err != nil {
+		return nil, errs.E(errs.Unavailable, "leyendo los puntos de control", err)
+	}
+	defer rows.Close()
+	out := map[string]eventstore.Position{}
+	for rows.Next() {
+		var n, s string
+		if err := rows.Scan(&n, &s); err != nil {
+			return nil, errs.E(errs.Unavailable, "leyendo los puntos de control", err)
+		}
+		p, err := eventstore.ParsePosition(s)
+		if err != nil {
+			return nil, errs.E(errs.Internal, err)
+		}
+		out[n] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errs.E(errs.Unavailable, "leyendo los puntos de control", err)
+	}
+	return out, nil
 }
 
 // checkpoint reads a projection's checkpoint from the database.
@@ -435,11 +690,11 @@ func (r *Runner) checkpoint(ctx context.Context, name string) (eventstore.Positi
 // write lock from its first statement, whatever the connection's settings)
 // and returns the projection's checkpoint as the database has it.
 func lockCheckpoint(ctx context.Context, tx *sql.Tx, name string) (eventstore.Position, error) {
-	if _, err := tx.ExecContext(ctx, `UPDATE `+CheckpointTable+` SET name = name WHERE name = ?`, name); err != nil {
+	if _, err := Exec(ctx, tx, `UPDATE `+CheckpointTable+` SET name = name WHERE name = ?`, name); err != nil {
 		return eventstore.Position{}, errs.E(errs.Unavailable, err)
 	}
 	var s string
-	if err := tx.QueryRowContext(ctx, `SELECT position FROM `+CheckpointTable+` WHERE name = ?`, name).Scan(&s); err != nil {
+	if err := QueryRow(ctx, tx, `SELECT position FROM `+CheckpointTable+` WHERE name = ?`, name).Scan(&s); err != nil {
 		return eventstore.Position{}, errs.E(errs.Unavailable, "leyendo el punto de control", err)
 	}
 	p, err := eventstore.ParsePosition(s)
@@ -460,6 +715,7 @@ func (r *Runner) applyLive(ctx context.Context, pr *proj, batch []eventstore.Eve
 		return eventstore.Position{}, errs.E(op, errs.Unavailable, err)
 	}
 	defer tx.Rollback()
+	ctx = withStmts(ctx, r.live, tx)
 	cp, err := lockCheckpoint(ctx, tx, pr.name)
 	if err != nil {
 		return eventstore.Position{}, errs.E(op, err)
@@ -472,7 +728,7 @@ func (r *Runner) applyLive(ctx context.Context, pr *proj, batch []eventstore.Eve
 		pr.set(cp)
 		return cp, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE `+CheckpointTable+` SET position = ?, updated_at = ? WHERE name = ?`,
+	if _, err := Exec(ctx, tx, `UPDATE `+CheckpointTable+` SET position = ?, updated_at = ? WHERE name = ?`,
 		last.String(), r.opts.Clock.Now().UTC().Format(time.RFC3339Nano), pr.name); err != nil {
 		return eventstore.Position{}, errs.E(op, errs.Unavailable, err)
 	}

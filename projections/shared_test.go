@@ -1,0 +1,157 @@
+package projections_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"redengine/eventstore"
+	"redengine/projections"
+)
+
+// countingStore counts the subscriptions opened on a store and the events
+// they deliver.
+type countingStore struct {
+	eventstore.Store
+	subscriptions, delivered atomic.Int64
+}
+
+func (s *countingStore) Subscribe(ctx context.Context, from eventstore.Position, f eventstore.Filter) (eventstore.Subscription, error) {
+	sub, err := s.Store.Subscribe(ctx, from, f)
+	if err != nil {
+		return nil, err
+	}
+	s.subscriptions.Add(1)
+	return countingSub{sub, &s.delivered}, nil
+}
+
+type countingSub struct {
+	eventstore.Subscription
+	n *atomic.Int64
+}
+
+func (c countingSub) Next(ctx context.Context) (eventstore.Event, error) {
+	e, err := c.Subscription.Next(ctx)
+	if err == nil {
+		c.n.Add(1)
+	}
+	return e, err
+}
+
+// Live events are read from the log once, by the shared reader, whatever the
+// number of projections; each projection still gets the events its filter
+// passes and a checkpoint of its own.
+func TestSharedReaderReadsTheLogOnce(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	store := &countingStore{Store: e.store}
+	db := e.db("readmodels.db")
+	projs := []projections.Projection{&counts{}}
+	for _, prefix := range []string{"a-", "b-", "c-"} {
+		f := &filtered{}
+		f.name = "only_" + prefix[:1]
+		f.filter = &eventstore.Filter{StreamPrefixes: []string{prefix}}
+		projs = append(projs, f)
+	}
+	r, err := projections.New(db, store, projs, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	e.appendN("a", 3, 100)
+	e.appendN("b", 2, 50)
+	pos := e.appendN("z", 4, 150)
+	for _, name := range r.Names() {
+		if err := r.WaitFor(ctx, name, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.subscriptions.Load(); n != 1 {
+		t.Fatalf("%d subscriptions for %d projections", n, len(projs))
+	}
+	// Projections that caught up after the appends began read part of the
+	// log themselves; no event is read by more than one subscription.
+	if n := store.delivered.Load(); n > 300 {
+		t.Fatalf("the subscription delivered %d events of 300", n)
+	}
+	for table, want := range map[string][2]int{"counts_streams": {9, 300}, "only_a_streams": {3, 100}, "only_b_streams": {2, 50}, "only_c_streams": {0, 0}} {
+		if rows, n := sum(t, db, table); rows != want[0] || n != want[1] {
+			t.Fatalf("%s: %d rows, %d events; want %v", table, rows, n, want)
+		}
+	}
+	st, err := r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Checkpoint != pos || s.Lag != 0 || !s.Running || s.LastError != "" {
+			t.Fatalf("status: %+v", s)
+		}
+	}
+}
+
+// A projection that fails leaves the shared reader; the others keep
+// following the log, and it catches up and rejoins once fixed.
+func TestSharedReaderKeepsGoingWithoutAFailingProjection(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := e.db("readmodels.db")
+	good, bad := &counts{name: "good"}, &counts{name: "bad"}
+	failures := make(chan struct{}, 100)
+	opts := quiet()
+	opts.OnError = func(name string, _ error) {
+		if name == "bad" {
+			select {
+			case failures <- struct{}{}:
+			default:
+			}
+		}
+	}
+	r, err := projections.New(db, e.store, []projections.Projection{good, bad}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	// Both are live before the poison event arrives.
+	pos := e.appendN("a", 2, 40)
+	for _, name := range r.Names() {
+		if err := r.WaitFor(ctx, name, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poison := "p-0@5"
+	bad.poison.Store(&poison)
+	e.appendN("p", 1, 10)
+	<-failures
+	<-failures // retried, failed again
+	pos = e.appendN("a", 2, 50)
+	if err := r.WaitFor(ctx, "good", pos); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := sum(t, db, "good_streams"); n != 100 {
+		t.Fatalf("good while bad fails: %d events, want 100", n)
+	}
+	st, _ := r.Status(ctx)
+	if st[1].LastError == "" || !st[1].Checkpoint.Less(pos) || st[0].LastError != "" {
+		t.Fatalf("status while one fails: %+v", st)
+	}
+	bad.poison.Store(nil) // fixed
+	pos = e.appendN("a", 2, 25)
+	for _, name := range r.Names() {
+		if err := r.WaitFor(ctx, name, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"good_streams", "bad_streams"} {
+		if rows, n := sum(t, db, table); rows != 3 || n != 125 {
+			t.Fatalf("%s after the fix: %d rows, %d events; want 3, 125", table, rows, n)
+		}
+	}
+	dg, _ := r.Digest(ctx, "good")
+	if err := r.Rebuild(ctx, "good", nil); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := r.Digest(ctx, "good"); d != dg {
+		t.Fatal("the live model differs from its rebuild")
+	}
+}
