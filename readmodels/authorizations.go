@@ -50,7 +50,7 @@ func (Authorizations) Apply(ctx context.Context, tx *sql.Tx, t projections.Table
 		return err
 	}
 	number := strings.TrimPrefix(e.Stream, authorizations.Category+"-")
-	st, err := loadAuthorization(ctx, tx, t["autorizaciones"], number)
+	st, err := loadAuthorization(ctx, txQuerier{ctx, tx}, t["autorizaciones"], number)
 	if err != nil {
 		return err
 	}
@@ -66,6 +66,16 @@ func (Authorizations) Apply(ctx context.Context, tx *sql.Tx, t projections.Table
 		st.CCCs = ev.CCCs
 	}
 	return saveAuthorization(ctx, tx, t, st)
+}
+
+// txQuerier runs QueryRowContext with the runner's prepared statements.
+type txQuerier struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (q txQuerier) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return projections.QueryRow(q.ctx, q.tx, query, args...)
 }
 
 func loadAuthorization(ctx context.Context, q interface {
@@ -91,25 +101,25 @@ func loadAuthorization(ctx context.Context, q interface {
 func saveAuthorization(ctx context.Context, tx *sql.Tx, t projections.TableNames, st authorizations.State) error {
 	users, _ := json.Marshal(nonNil(st.Users))
 	cccs, _ := json.Marshal(nonNil(st.CCCs))
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+t["autorizaciones"]+` (number, name, usuario_principal, contact_email, users, cccs)
+	if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t["autorizaciones"]+` (number, name, usuario_principal, contact_email, users, cccs)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, usuario_principal = excluded.usuario_principal,
 		contact_email = excluded.contact_email, users = excluded.users, cccs = excluded.cccs`,
 		st.Number, st.Name, st.UsuarioPrincipal, st.ContactEmail, string(users), string(cccs)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+t["autorizacion_users"]+` WHERE number = ?`, st.Number); err != nil {
+	if _, err := projections.Exec(ctx, tx, `DELETE FROM `+t["autorizacion_users"]+` WHERE number = ?`, st.Number); err != nil {
 		return err
 	}
 	for _, u := range st.Users {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t["autorizacion_users"]+` (user, number) VALUES (?, ?)`, u, st.Number); err != nil {
+		if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t["autorizacion_users"]+` (user, number) VALUES (?, ?)`, u, st.Number); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+t["autorizacion_cccs"]+` WHERE number = ?`, st.Number); err != nil {
+	if _, err := projections.Exec(ctx, tx, `DELETE FROM `+t["autorizacion_cccs"]+` WHERE number = ?`, st.Number); err != nil {
 		return err
 	}
 	for _, c := range st.CCCs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+t["autorizacion_cccs"]+` (ccc, number) VALUES (?, ?)`, c, st.Number); err != nil {
+		if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t["autorizacion_cccs"]+` (ccc, number) VALUES (?, ?)`, c, st.Number); err != nil {
 			return err
 		}
 	}

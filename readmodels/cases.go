@@ -123,7 +123,7 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 	id := strings.TrimPrefix(e.Stream, cases.Category+"-")
 	var st cases.State
 	var data string
-	err = tx.QueryRowContext(ctx, `SELECT data FROM `+t["cases"]+` WHERE id = ?`, id).Scan(&data)
+	err = projections.QueryRow(ctx, tx, `SELECT data FROM `+t["cases"]+` WHERE id = ?`, id).Scan(&data)
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:
@@ -145,7 +145,7 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 	if d, ok := st.Deadline(); ok {
 		deadline = d.UTC().Format(time.RFC3339Nano)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+t["cases"]+` (id, number, type, materia, categoria, subcategoria, unit, origin,
+	if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t["cases"]+` (id, number, type, materia, categoria, subcategoria, unit, origin,
 		authorization, state, subject, opened_ns, opened_on, updated_at, deadline, revision, position, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET number = excluded.number, type = excluded.type, materia = excluded.materia,
@@ -160,7 +160,7 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 	}
 	switch ev := v.(type) {
 	case cases.DesistimientoIssued:
-		_, err = tx.ExecContext(ctx, `INSERT INTO `+t["desistimientos"]+` (id, case_id, case_number, authorization, number,
+		_, err = projections.Exec(ctx, tx, `INSERT INTO `+t["desistimientos"]+` (id, case_id, case_number, authorization, number,
 			verification_code, issuing_body, issued_at, issued_on, notification_id, notification_state, made_available_at,
 			rejection_deadline, accessed_at, accessed_by, rejected_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', '', '', '')
@@ -168,14 +168,14 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 			ev.ResolutionID, st.ID, st.Number, st.Authorization, ev.Number, ev.VerificationCode, ev.Facts.IssuingBody,
 			rfc(ev.IssuedAt), p.dateOf(ev.IssuedAt))
 	case cases.NotificationMadeAvailable:
-		_, err = tx.ExecContext(ctx, `UPDATE `+t["desistimientos"]+` SET notification_id = ?, notification_state = ?,
+		_, err = projections.Exec(ctx, tx, `UPDATE `+t["desistimientos"]+` SET notification_id = ?, notification_state = ?,
 			made_available_at = ?, rejection_deadline = ? WHERE id = ?`,
 			ev.NotificationID, string(cases.PuestaADisposicion), rfc(ev.MadeAvailableAt), rfc(ev.RejectionDeadline), ev.ResolutionID)
 	case cases.NotificationAccessed:
-		_, err = tx.ExecContext(ctx, `UPDATE `+t["desistimientos"]+` SET notification_state = ?, accessed_at = ?, accessed_by = ?
+		_, err = projections.Exec(ctx, tx, `UPDATE `+t["desistimientos"]+` SET notification_state = ?, accessed_at = ?, accessed_by = ?
 			WHERE notification_id = ?`, string(cases.Accedida), rfc(ev.At), ev.By.ID, ev.NotificationID)
 	case cases.NotificationRejected:
-		_, err = tx.ExecContext(ctx, `UPDATE `+t["desistimientos"]+` SET notification_state = ?, rejected_at = ?
+		_, err = projections.Exec(ctx, tx, `UPDATE `+t["desistimientos"]+` SET notification_state = ?, rejected_at = ?
 			WHERE notification_id = ?`, string(cases.Rechazada), rfc(ev.At), ev.NotificationID)
 	}
 	return err

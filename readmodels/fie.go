@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"iter"
 	"strings"
-	"sync"
 	"time"
 
 	"redengine/domain/calendar"
@@ -25,33 +24,7 @@ const FIEName = "fie"
 // the date it was received (Europe/Madrid) and its codes with their Spanish
 // descriptions, indexed by CCC and received date (the FIER query).
 type FIE struct {
-	loc  *time.Location
-	stmt *stmtCache
-}
-
-// stmtCache keeps the upsert prepared for the transaction of the batch being
-// applied: preparing it for every event would cost more than running it.
-type stmtCache struct {
-	mu    sync.Mutex
-	tx    *sql.Tx
-	table string
-	stmt  *sql.Stmt
-}
-
-// get returns the statement prepared on tx for table. A statement prepared
-// on a transaction is closed when it ends.
-func (c *stmtCache) get(ctx context.Context, tx *sql.Tx, table string) (*sql.Stmt, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tx == tx && c.table == table && c.stmt != nil {
-		return c.stmt, nil
-	}
-	st, err := tx.PrepareContext(ctx, upsertFIE(table))
-	if err != nil {
-		return nil, err
-	}
-	c.tx, c.table, c.stmt = tx, table, st
-	return st, nil
+	loc *time.Location
 }
 
 // NewFIE returns the FIE projection.
@@ -60,7 +33,7 @@ func NewFIE() FIE {
 	if err != nil {
 		loc = time.UTC
 	}
-	return FIE{loc: loc, stmt: &stmtCache{}}
+	return FIE{loc: loc}
 }
 
 // Name of the projection.
@@ -135,15 +108,7 @@ func (p FIE) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 		string(r.DIT.Carencia), r.DIT.Carencia.Description(), string(r.DIT.ProcessType), r.DIT.ProcessType.Description(),
 		r.DIT.End.String(), string(r.DIT.Annulled), e.Metadata.OccurredAt.In(loc).Format(time.DateOnly),
 		e.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano), ev.Source, ev.FileDate.String(), e.Position.String(), string(data)}
-	if p.stmt == nil {
-		_, err = tx.ExecContext(ctx, upsertFIE(t["fie_records"]), args...)
-		return err
-	}
-	st, err := p.stmt.get(ctx, tx, t["fie_records"])
-	if err != nil {
-		return err
-	}
-	_, err = st.ExecContext(ctx, args...)
+	_, err = projections.Exec(ctx, tx, upsertFIE(t["fie_records"]), args...)
 	return err
 }
 

@@ -99,7 +99,7 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	id := strings.TrimPrefix(e.Stream, nss.Category+"-")
 	var r nssRow
 	var data string
-	err = tx.QueryRowContext(ctx, `SELECT data, usuario_principal, communication_id, communication_subject FROM `+table+` WHERE id = ?`, id).
+	err = projections.QueryRow(ctx, tx, `SELECT data, usuario_principal, communication_id, communication_subject FROM `+table+` WHERE id = ?`, id).
 		Scan(&data, &r.usuarioPrincipal, &r.commID, &r.commSubject)
 	switch {
 	case err == sql.ErrNoRows:
@@ -132,7 +132,7 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	if err != nil {
 		return errs.E(op, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (id, authorization, state, requested_on, requested_ns, nss, eliminated_on,
+	_, err = projections.Exec(ctx, tx, `INSERT INTO `+table+` (id, authorization, state, requested_on, requested_ns, nss, eliminated_on,
 		eliminated_ns, reason, verification_code, usuario_principal, communication_id, communication_subject, revision, position, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET authorization = excluded.authorization, state = excluded.state,
