@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,10 +104,17 @@ func TestCacheSeesOtherWriters(t *testing.T) {
 		if res.Revision != 3 || !reflect.DeepEqual(res.State.Notes, []string{"a", "b", "c"}) {
 			t.Fatalf("result %+v", res)
 		}
-		// Incremental: the load starts at the cached revision 1 (to check
-		// that event is still there), then reads back the event written at 3.
-		if got := log.take(); !reflect.DeepEqual(got, []uint64{1, 3}) {
-			t.Fatalf("reads started at %v, want [1 3]", got)
+		// The first attempt trusts the cache and reads nothing; its append
+		// at revision 1 is refused, so the second reads incrementally from
+		// the cached revision 1 (to check that event is still there). A
+		// store that returns the recorded events is not read back; another
+		// is, at the event written at 3.
+		want := []uint64{1}
+		if strings.Contains(t.Name(), "esdb") {
+			want = []uint64{1, 3}
+		}
+		if got := log.take(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("reads started at %v, want %v", got, want)
 		}
 
 		// The other node closes the ticket: the first must refuse a note,
@@ -326,7 +334,10 @@ func TestCacheDisabled(t *testing.T) {
 	if offCached != 0 || onCached != 1 {
 		t.Fatalf("cached streams: off %d, on %d", offCached, onCached)
 	}
-	if !reflect.DeepEqual(offFroms, []uint64{0, 4}) || !reflect.DeepEqual(onFroms, []uint64{3, 4}) {
+	// Without the cache the last command folds the stream from 0; with it,
+	// it trusts the cached state and reads nothing. Neither reads back:
+	// the SQLite store returns the recorded events.
+	if !reflect.DeepEqual(offFroms, []uint64{0}) || len(onFroms) != 0 {
 		t.Fatalf("reads of the last command: cache off from %v, on from %v", offFroms, onFroms)
 	}
 	if len(offRes) != len(onRes) || !onRes[4].Duplicate || !offRes[4].Duplicate {
@@ -397,4 +408,47 @@ func TestCacheDetectsReplacedStream(t *testing.T) {
 			t.Fatalf("%s: note after the change: %+v %v", c.name, res, err)
 		}
 	}
+}
+
+// TestTrustedRefusalDecidedAgain: a decision that refuses on the cached
+// state is decided again on the stored one, so another node's change that
+// makes the command acceptable is not missed.
+func TestTrustedRefusalDecidedAgain(t *testing.T) {
+	stores(t, func(t *testing.T, store eventstore.Store) {
+		ctx := context.Background()
+		clk := clock.NewManual(t0)
+		h1 := commands.NewHandler(store, clk, ticketAgg)
+		h2 := commands.NewHandler(store, clk, ticketAgg)
+		if _, err := h1.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h1.Handle(ctx, "t", commands.Meta{Actor: alice}, note("a")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h2.Handle(ctx, "t", commands.Meta{Actor: alice}, note("b")); err != nil {
+			t.Fatal(err)
+		}
+		// Accepted only once the ticket has two notes.
+		second := func(s ticket, now time.Time) ([]any, error) {
+			if len(s.Notes) < 2 {
+				return nil, errs.E(errs.Precondition, "hace falta una segunda nota")
+			}
+			return note("c")(s, now)
+		}
+		res, err := h1.Handle(ctx, "t", commands.Meta{Actor: alice}, second)
+		if err != nil {
+			t.Fatalf("refused on the cached state: %v", err)
+		}
+		if !reflect.DeepEqual(res.State.Notes, []string{"a", "b", "c"}) || res.Revision != 3 {
+			t.Fatalf("result %+v", res)
+		}
+		// And a decision to do nothing is checked the same way.
+		if _, err := h2.Handle(ctx, "t", commands.Meta{Actor: alice}, note("d")); err != nil {
+			t.Fatal(err)
+		}
+		none, err := h1.Handle(ctx, "t", commands.Meta{Actor: alice}, func(ticket, time.Time) ([]any, error) { return nil, nil })
+		if err != nil || none.Revision != 4 || len(none.State.Notes) != 4 {
+			t.Fatalf("no-op on a stale cache answered %+v %v, want revision 4", none, err)
+		}
+	})
 }

@@ -191,7 +191,11 @@ func (h *Handler[S]) Aggregate() Aggregate[S] { return h.agg }
 //
 //  1. load: fold the stream into the state, remembering its revision (a
 //     missing stream gives the initial state); a cached stream is brought up
-//     to date by folding only the events after its cached revision;
+//     to date by folding only the events after its cached revision — or, on
+//     the first attempt, taken as cached without reading: the append at its
+//     revision (step 4) fails if the stream has moved on, and a refusal or
+//     an empty decision on it is decided again on a state read from the
+//     store;
 //  2. if an event of the stream already carries meta.CommandID, return the
 //     result of that first run with Duplicate set, appending nothing;
 //  3. decide with the clock's now; an error is returned as it is, and nothing
@@ -218,8 +222,14 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 	}
 	stream := h.agg.Stream(id)
 	var lastErr error
+	trust := true
 	for attempt := 1; attempt <= h.maxAttempts; attempt++ {
-		cur, prior, err := h.current(ctx, stream, cmd)
+		// The first attempt trusts a cached state without reading: the
+		// append at its revision fails if the stream moved on since, and
+		// the next attempt reads. Only an acceptance is proved fresh that
+		// way, so a refusal (or a decision to do nothing) on a trusted state
+		// is decided again on a state read from the store.
+		cur, prior, trusted, err := h.current(ctx, stream, cmd, trust)
 		if err != nil {
 			return Result[S]{}, err
 		}
@@ -230,6 +240,11 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 		}
 		now := h.clock.Now()
 		domain, err := decide(l.State, now)
+		if trusted && (err != nil || len(domain) == 0) {
+			trust = false
+			attempt--
+			continue
+		}
 		if err != nil {
 			return Result[S]{}, err
 		}
@@ -268,19 +283,24 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 			if h.onConflict != nil {
 				h.onConflict(stream, attempt)
 			}
+			trust = false
 			continue
 		}
 		if err != nil {
 			return Result[S]{}, errs.E(op, err)
 		}
-		// Read back what is stored: the full envelopes (positions, hashes),
-		// and, when a concurrent duplicate won the race, its events rather
-		// than ours. A failure here is safe to retry: the repeat is found.
+		// The full envelopes (positions, hashes) as stored: those the store
+		// returned, or else read back — which also finds, when a concurrent
+		// duplicate won the race, its events rather than ours. A failure
+		// here is safe to retry: the repeat is found.
 		n := uint64(len(proposed))
 		first := ar.NextRevision + 1 - n
-		recorded, err := h.store.ReadStream(ctx, stream, first, eventstore.Forward, len(proposed))
-		if err != nil {
-			return Result[S]{}, errs.E(op, "leyendo los eventos recién escritos", err)
+		recorded := ar.Events
+		if len(recorded) != len(proposed) {
+			recorded, err = h.store.ReadStream(ctx, stream, first, eventstore.Forward, len(proposed))
+			if err != nil {
+				return Result[S]{}, errs.E(op, "leyendo los eventos recién escritos", err)
+			}
 		}
 		state := l.State
 		var hashes []uint64
@@ -310,7 +330,7 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 // stream: from its cached state, the events after it). A missing stream is
 // not an error: Exists is false and State is the initial state.
 func (h *Handler[S]) Load(ctx context.Context, id string) (Loaded[S], error) {
-	e, _, err := h.current(ctx, h.agg.Stream(id), "")
+	e, _, _, err := h.current(ctx, h.agg.Stream(id), "", false)
 	if err != nil {
 		return Loaded[S]{}, err
 	}
@@ -375,15 +395,28 @@ func (h *Handler[S]) hash(cmd string) uint64 { return maphash.String(h.seed, cmd
 // brought up to date by folding only the events after its cached revision
 // (found: the cache is updated); a stream not cached, or one whose cached
 // command IDs may include cmd (a repeat of an older command, rare), is
-// folded from the start.
-func (h *Handler[S]) current(ctx context.Context, stream, cmd string) (*entry[S], []eventstore.Event, error) {
+// folded from the start. With trust, a cached stream whose command IDs
+// do not include cmd is returned as cached, without reading: the caller
+// appends at its revision, which fails if the stream has moved on.
+func (h *Handler[S]) current(ctx context.Context, stream, cmd string, trust bool) (e *entry[S], prior []eventstore.Event, trusted bool, err error) {
 	if h.cache == nil {
-		return h.load(ctx, stream, nil, cmd, false)
+		e, prior, err = h.load(ctx, stream, nil, cmd, false)
+		return e, prior, false, err
 	}
 	base := h.cache.get(stream)
 	if base == nil || (cmd != "" && base.cmds.has(h.hash(cmd))) {
-		return h.load(ctx, stream, nil, cmd, true)
+		e, prior, err = h.load(ctx, stream, nil, cmd, true)
+		return e, prior, false, err
 	}
+	if trust {
+		return base, nil, true, nil
+	}
+	e, prior, err = h.refresh(ctx, stream, cmd, base)
+	return e, prior, false, err
+}
+
+// refresh brings the cached base of stream up to date.
+func (h *Handler[S]) refresh(ctx context.Context, stream, cmd string, base *entry[S]) (*entry[S], []eventstore.Event, error) {
 	e := &entry[S]{Loaded: base.Loaded}
 	var hashes []uint64
 	// Read from the cached last event itself, not the one after it: the

@@ -42,7 +42,7 @@ func Example() {
 
 	// A retry of the same command appends nothing and answers the same.
 	again, err := s.Append(ctx, "caso-C-1", eventstore.NoStream, opened)
-	fmt.Println(again == r, err)
+	fmt.Println(again.NextRevision == r.NextRevision && again.Position == r.Position, err)
 
 	// Appending at a stale revision is a conflict carrying the current one.
 	_, err = s.Append(ctx, "caso-C-1", eventstore.NoStream, eventstore.EventData{

@@ -228,10 +228,10 @@ func TestEventIDUniqueWithinStream(t *testing.T) {
 	}
 	head, _ := s.Head(ctx)
 	// Any re-append of the same event is idempotent, even in a new batch.
-	if r, err := s.Append(ctx, "a", eventstore.Any, e); err != nil || r != first {
+	if r, err := s.Append(ctx, "a", eventstore.Any, e); err != nil || r.NextRevision != first.NextRevision || r.Position != first.Position || r.Events != nil {
 		t.Fatalf("re-append with Any: %+v %v, want %+v", r, err, first)
 	}
-	if r, err := s.Append(ctx, "a", eventstore.StreamExists, e); err != nil || r != first {
+	if r, err := s.Append(ctx, "a", eventstore.StreamExists, e); err != nil || r.NextRevision != first.NextRevision || r.Position != first.Position || r.Events != nil {
 		t.Fatalf("re-append with StreamExists: %+v %v, want %+v", r, err, first)
 	}
 	// A batch whose first event was written but not the rest is no re-append.
@@ -644,7 +644,7 @@ func TestLargeAppend(t *testing.T) {
 		t.Fatalf("Verify: %+v %v", rep.Broken, err)
 	}
 	// The same append again is a re-append.
-	if again, err := s.Append(ctx, "big", eventstore.NoStream, evs...); err != nil || again != res {
+	if again, err := s.Append(ctx, "big", eventstore.NoStream, evs...); err != nil || again.NextRevision != res.NextRevision || again.Position != res.Position || again.Events != nil {
 		t.Fatalf("re-append: %+v %v, want %+v", again, err, res)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -25,7 +26,33 @@ type appendReq struct {
 	// Set by the writer.
 	res        eventstore.AppendResult
 	err        error
-	checkFirst bool // an insert hit a unique constraint: check for a re-append first
+	checkFirst bool     // an insert hit a unique constraint: check for a re-append first
+	written    bool     // the events were inserted (not a re-append)
+	firstRev   uint64   // revision of the first event written
+	firstSeq   uint64   // position of the first event written
+	recorded   int64    // RecordedAt, Unix nanoseconds
+	prevHash   []byte   // hash of the event before the first one
+	hashes     [][]byte // hash of each event written
+}
+
+// recordedEvents are the events r wrote, as a read returns them.
+func (r *appendReq) recordedEvents() []eventstore.Event {
+	out := make([]eventstore.Event, len(r.events))
+	at := time.Unix(0, r.recorded).UTC()
+	prev := r.prevHash
+	var meta eventstore.Metadata
+	for i := range r.events {
+		e := &r.events[i]
+		if i == 0 || e.Metadata != r.events[i-1].Metadata {
+			meta = e.Metadata
+			meta.OccurredAt = meta.OccurredAt.UTC()
+		}
+		out[i] = eventstore.Event{ID: e.ID, Stream: r.stream, Type: e.Type, SchemaVersion: e.SchemaVersion, Data: e.Data,
+			Metadata: meta, Revision: r.firstRev + uint64(i), Position: pos(r.firstSeq + uint64(i)), RecordedAt: at,
+			Hash: r.hashes[i], PrevHash: prev}
+		prev = r.hashes[i]
+	}
+	return out
 }
 
 // Append writes events to stream if expected holds. See eventstore.Store.
@@ -41,6 +68,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	// Once queued, wait for the answer even if ctx ends: the writer skips a
 	// request whose context has ended, so an answer always says what happened.
 	<-r.done
+	if r.err == nil && r.written {
+		r.res.Events = r.recordedEvents()
+	}
 	return r.res, r.err
 }
 
@@ -344,7 +374,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 	args := w.args[:0]
 	defer func() { clear(args); w.args = args[:0] }()
 	for i, r := range group {
-		r.res, r.err = eventstore.AppendResult{}, nil
+		r.res, r.err, r.written = eventstore.AppendResult{}, nil, false
 		h, err := w.headOf(ctx, r.stream)
 		if err != nil {
 			w.seq = startSeq
@@ -367,6 +397,8 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 			continue
 		}
 		prev := h.hash
+		r.firstRev, r.firstSeq, r.recorded, r.prevHash = uint64(h.rev+1), w.seq+1, recorded, h.hash
+		r.hashes = r.hashes[:0]
 		for j := 0; j < len(r.events); {
 			// Many events go insertRows at a time: one statement
 			// execution instead of insertRows.
@@ -382,6 +414,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 				w.seq++
 				args = append(args, int64(w.seq), r.stream, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
 					[]byte(e.Data), r.metas[k], recorded, nullable(prev), hash)
+				r.hashes = append(r.hashes, hash)
 				prev = hash
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
@@ -391,6 +424,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 			j += rows
 		}
 		last := h.rev + int64(len(r.events))
+		r.written = true
 		w.over[r.stream] = head{rev: last, hash: prev}
 		r.res = eventstore.AppendResult{NextRevision: uint64(last), Position: pos(w.seq)}
 	}
