@@ -329,12 +329,24 @@ func (m *Cases) list(c echo.Context) error {
 // loadCase reads the case of the :id parameter from its stream (always up
 // to date) and checks the caller may see it.
 func (m *Cases) loadCase(c echo.Context) (commands.Loaded[cases.State], error) {
+	return m.findCase(c, m.Cases.Load)
+}
+
+// caseOfCommand is loadCase for a command on the case: the check needs
+// only what never changes once a case exists (its autorización), so the
+// state this node last saw will do, and the command decides on the
+// current one.
+func (m *Cases) caseOfCommand(c echo.Context) (commands.Loaded[cases.State], error) {
+	return m.findCase(c, m.Cases.Peek)
+}
+
+func (m *Cases) findCase(c echo.Context, load func(context.Context, string) (commands.Loaded[cases.State], error)) (commands.Loaded[cases.State], error) {
 	const op = errs.Op("api.cases.load")
 	id := c.Param("id")
 	if _, err := uuid.Parse(id); err != nil {
 		return commands.Loaded[cases.State]{}, errs.E(op, errs.NotFound, "el caso no existe")
 	}
-	l, err := m.Cases.Load(c.Request().Context(), id)
+	l, err := load(c.Request().Context(), id)
 	if err != nil {
 		return l, err
 	}
@@ -454,7 +466,7 @@ type textInput struct {
 // textCommand checks access first (so an outsider gets 403 whatever it
 // sends), then decodes the body and runs the decision.
 func (m *Cases) textCommand(c echo.Context, optional bool, decide func(cases.TextCommand) commands.Decide[cases.State]) error {
-	l, err := m.loadCase(c)
+	l, err := m.caseOfCommand(c)
 	if err != nil {
 		return err
 	}
@@ -486,7 +498,7 @@ func (m *Cases) closeMisfiled(c echo.Context) error {
 }
 
 func (m *Cases) addDocuments(c echo.Context) error {
-	l, err := m.loadCase(c)
+	l, err := m.caseOfCommand(c)
 	if err != nil {
 		return err
 	}
@@ -502,7 +514,7 @@ func (m *Cases) addDocuments(c echo.Context) error {
 }
 
 func (m *Cases) reclassify(c echo.Context) error {
-	l, err := m.loadCase(c)
+	l, err := m.caseOfCommand(c)
 	if err != nil {
 		return err
 	}

@@ -452,3 +452,41 @@ func TestTrustedRefusalDecidedAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestPeek: Peek answers a cached stream from memory, possibly behind the
+// store, and loads a stream it has not seen.
+func TestPeek(t *testing.T) {
+	ctx := context.Background()
+	store := newStore(t)
+	log := &readLog{Store: store}
+	clk := clock.NewManual(t0)
+	h := commands.NewHandler(log, clk, ticketAgg)
+	other := commands.NewHandler(store, clk, ticketAgg)
+	if _, err := other.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
+		t.Fatal(err)
+	}
+	log.take()
+	l, err := h.Peek(ctx, "t")
+	if err != nil || !l.Exists || l.Revision != 0 {
+		t.Fatalf("Peek of an unseen stream: %+v %v", l, err)
+	}
+	if got := log.take(); len(got) == 0 {
+		t.Fatal("Peek of an unseen stream read nothing")
+	}
+	if _, err := other.Handle(ctx, "t", commands.Meta{Actor: alice}, note("a")); err != nil {
+		t.Fatal(err)
+	}
+	l, err = h.Peek(ctx, "t")
+	if err != nil || l.Revision != 0 {
+		t.Fatalf("Peek of a cached stream: %+v %v, want the cached revision 0", l, err)
+	}
+	if got := log.take(); len(got) != 0 {
+		t.Fatalf("Peek of a cached stream read from %v", got)
+	}
+	if l, err := h.Load(ctx, "t"); err != nil || l.Revision != 1 {
+		t.Fatalf("Load after Peek: %+v %v, want revision 1", l, err)
+	}
+	if l, err := h.Peek(ctx, "missing"); err != nil || l.Exists {
+		t.Fatalf("Peek of a missing stream: %+v %v", l, err)
+	}
+}

@@ -337,6 +337,22 @@ func (h *Handler[S]) Load(ctx context.Context, id string) (Loaded[S], error) {
 	return e.Loaded, nil
 }
 
+// Peek returns the state of the aggregate as this handler last saw it,
+// without reading the store when the stream is cached (otherwise it loads
+// it, like Load). The state may be behind the store (another node may have
+// written since): use it only for facts that never change once written —
+// which autorización a case belongs to, that it exists — and let Handle
+// decide on the current state.
+func (h *Handler[S]) Peek(ctx context.Context, id string) (Loaded[S], error) {
+	stream := h.agg.Stream(id)
+	if h.cache != nil {
+		if e := h.cache.get(stream); e != nil {
+			return e.Loaded, nil
+		}
+	}
+	return h.Load(ctx, id)
+}
+
 // Point says where LoadAt stops folding: at an instant or at a revision.
 type Point struct {
 	asOf     time.Time
