@@ -109,10 +109,14 @@ func (Cases) Tables() []projections.Table {
 	}
 }
 
+// casesCodec decodes case events; a codec is read-only once built, and
+// building one per event cost more than decoding the event.
+var casesCodec = cases.NewCodec()
+
 // Apply folds one case event into its case's row and, for the events of a
 // desistimiento, into the desistimiento's row.
 func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
-	codec := cases.NewCodec()
+	codec := casesCodec
 	if !codec.Knows(e.Type) {
 		return nil
 	}

@@ -84,10 +84,13 @@ type nssRow struct {
 	commSubject              string
 }
 
+// nssCodec decodes NSS events (read-only once built; built once).
+var nssCodec = nss.Codec()
+
 // Apply folds one event into its assignment's row.
 func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
 	const op = errs.Op("readmodels.NSS")
-	codec := nss.Codec()
+	codec := nssCodec
 	if !codec.Knows(e.Type) {
 		return nil
 	}
