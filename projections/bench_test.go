@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,3 +67,92 @@ func BenchmarkCatchUp(b *testing.B) {
 }
 
 func closeDB(db *sql.DB) { db.Close() }
+
+// BenchmarkLiveFollow measures six filtered projections (as many as the
+// engine runs) following the log live while 8 writers append 12,000 events,
+// 10 per append, over streams of six categories: the wall time until every
+// projection has caught up and the process CPU time (appends included) per
+// event.
+func BenchmarkLiveFollow(b *testing.B) {
+	ctx := context.Background()
+	const (
+		writers = 8
+		appends = 150 // per writer
+		per     = 10  // events per append
+		n       = writers * appends * per
+	)
+	var wallSum, cpuSum time.Duration
+	for range b.N {
+		b.StopTimer()
+		dir := b.TempDir()
+		store, err := sqlite.Open(ctx, filepath.Join(dir, "events.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		db, err := projections.OpenDB(ctx, filepath.Join(dir, "rm.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var projs []projections.Projection
+		for k := range 6 {
+			f := &filtered{}
+			f.name = fmt.Sprintf("p%d", k)
+			f.filter = &eventstore.Filter{StreamPrefixes: []string{fmt.Sprintf("c%d-", k)}}
+			projs = append(projs, f)
+		}
+		r, err := projections.New(db, store, projs, projections.Options{WaitTimeout: 10 * time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); r.Run(rctx) }()
+		time.Sleep(100 * time.Millisecond) // let the projections join the live reader
+		b.StartTimer()
+		start, cpu0 := time.Now(), cpuTime()
+		errc := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				for a := range appends {
+					evs := make([]eventstore.EventData, per)
+					for j := range evs {
+						evs[j] = eventstore.EventData{ID: uuid.New(), Type: "Noted", SchemaVersion: 1, Data: json.RawMessage(`{"x":1}`), Metadata: eventstore.Metadata{OccurredAt: time.Now()}}
+					}
+					if _, err := store.Append(ctx, fmt.Sprintf("c%d-%d", (w+a)%6, (w*appends+a)%97), eventstore.Any, evs...); err != nil {
+						errc <- err
+						return
+					}
+				}
+				errc <- nil
+			}()
+		}
+		for range writers {
+			if err := <-errc; err != nil {
+				b.Fatal(err)
+			}
+		}
+		head, _ := store.Head(ctx)
+		for _, name := range r.Names() {
+			if err := r.WaitFor(ctx, name, head); err != nil {
+				b.Fatal(err)
+			}
+		}
+		wall, cpu := time.Since(start), cpuTime()-cpu0
+		b.StopTimer()
+		cancel()
+		<-done
+		db.Close()
+		store.Close()
+		wallSum += wall
+		cpuSum += cpu
+	}
+	b.ReportMetric(float64(n*b.N)/wallSum.Seconds(), "events/s")
+	b.ReportMetric(float64(cpuSum.Microseconds())/float64(n*b.N), "cpu-µs/event")
+}
+
+// cpuTime is the CPU time (user and system) of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
