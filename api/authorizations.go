@@ -53,7 +53,7 @@ func (d *Directory) ActingFor(c echo.Context, requested string) (authorizations.
 	if err != nil {
 		return authorizations.State{}, errs.E(op, errs.Invalid, errs.FieldError{Field: "authorization", Reason: "número de autorización no válido"})
 	}
-	l, err := d.Handler.Load(ctx, number)
+	l, err := d.Load(c, number)
 	if err != nil {
 		return authorizations.State{}, err
 	}
@@ -69,6 +69,21 @@ func (d *Directory) ActingFor(c echo.Context, requested string) (authorizations.
 	return l.State, nil
 }
 
+// Load loads an autorización once per request: the access checks and
+// the command of one request see the same state, read once.
+func (d *Directory) Load(c echo.Context, number string) (commands.Loaded[authorizations.State], error) {
+	key := "redengine.autorizacion." + number
+	if l, ok := c.Get(key).(commands.Loaded[authorizations.State]); ok {
+		return l, nil
+	}
+	l, err := d.Handler.Load(c.Request().Context(), number)
+	if err != nil {
+		return l, err
+	}
+	c.Set(key, l)
+	return l, nil
+}
+
 // CanSee reports whether the caller may read data of the autorización:
 // readers of everything (tramitador, auditor, compliance, admin) may; an
 // autorizado only for its own.
@@ -81,7 +96,7 @@ func (d *Directory) CanSee(c echo.Context, number string) error {
 		if p.Autorizaciones != nil && !slices.Contains(p.Autorizaciones, number) {
 			return errs.E(errs.Op("api.CanSee"), errs.Forbidden, "no actúa por la autorización "+number)
 		}
-		l, err := d.Handler.Load(c.Request().Context(), number)
+		l, err := d.Load(c, number)
 		if err != nil {
 			return err
 		}

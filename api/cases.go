@@ -440,7 +440,7 @@ func (m *Cases) act(c echo.Context, l commands.Loaded[cases.State], decide func(
 		}
 		actingFor = aut.Number
 	} else {
-		al, err := m.Dir.Handler.Load(ctx, l.State.Authorization)
+		al, err := m.Dir.Load(c, l.State.Authorization)
 		if err != nil {
 			return err
 		}
