@@ -48,11 +48,15 @@ type readPool struct {
 	idle chan *reader
 }
 
-func (rp *readPool) open(ctx context.Context, db *sql.DB, n int) error {
+func (rp *readPool) open(ctx context.Context, db *sql.DB, n int, mmap int64) error {
 	rp.idle = make(chan *reader, n)
 	for range n {
 		c, err := db.Conn(ctx)
 		if err != nil {
+			return err
+		}
+		if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA mmap_size=%d", mmap)); err != nil {
+			c.Close()
 			return err
 		}
 		r := &reader{conn: c}
@@ -108,15 +112,29 @@ func (rp *readPool) close() {
 
 // withReader runs f with a reader of the pool.
 func (s *Store) withReader(ctx context.Context, f func(r *reader) error) error {
+	return s.withPool(ctx, &s.reads, f)
+}
+
+// withBulkReader is withReader for a read of many events (at least
+// splitMin): its connections map the file in memory (mmap), which is the
+// fastest way through many pages but costs an unmap each time the log has
+// changed since the connection's last read — far more than a short read of
+// a few pages through the page cache, which is what withReader's
+// connections do.
+func (s *Store) withBulkReader(ctx context.Context, f func(r *reader) error) error {
+	return s.withPool(ctx, &s.bulk, f)
+}
+
+func (s *Store) withPool(ctx context.Context, pool *readPool, f func(r *reader) error) error {
 	var r *reader
 	select {
-	case r = <-s.reads.idle:
+	case r = <-pool.idle:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		return errClosed("sqlite.read")
 	}
-	defer func() { s.reads.idle <- r }()
+	defer func() { pool.idle <- r }()
 	if s.isClosed() {
 		return errClosed("sqlite.read")
 	}
@@ -229,9 +247,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 func (s *Store) readStreamRange(ctx context.Context, stream string, lo, hi int64, dir eventstore.Direction, dst []eventstore.Event) ([]eventstore.Event, error) {
 	n := hi - lo + 1
 	dst = slices.Grow(dst, int(n))
+	with := s.withReader
+	if n >= splitMin {
+		with = s.withBulkReader
+	}
 	one := func(lo, hi int64, dst []eventstore.Event) ([]eventstore.Event, error) {
 		var out []eventstore.Event
-		err := s.withReader(ctx, func(r *reader) error {
+		err := with(ctx, func(r *reader) error {
 			st := r.fwdRange
 			if dir == eventstore.Backward {
 				st = r.bwdRange
@@ -301,15 +323,23 @@ func (s *Store) ReadAll(ctx context.Context, from eventstore.Position, limit int
 }
 
 func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventstore.Event, error) {
-	var span uint64 // how many events the read is expected to return
-	if limit > 0 {
-		span = uint64(limit)
-	} else if h := s.head.Load(); h > after {
+	// span is how many events the read is expected to return: up to the
+	// head as this process knows it (another process may have written
+	// more; then the read just does not split), at most limit.
+	var span uint64
+	if h := s.head.Load(); h > after {
 		span = h - after
+	}
+	if limit > 0 && (span == 0 || uint64(limit) < span) {
+		span = uint64(limit)
+	}
+	with := s.withReader
+	if span >= splitMin {
+		with = s.withBulkReader
 	}
 	seq := func(after uint64, limit int, dst []eventstore.Event) ([]eventstore.Event, error) {
 		var out []eventstore.Event
-		err := s.withReader(ctx, func(r *reader) error {
+		err := with(ctx, func(r *reader) error {
 			var err error
 			out, err = queryEvents(ctx, r.all, args(clampRev(after), sqlLimit(limit)), dst, "")
 			return err
@@ -333,7 +363,7 @@ func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventst
 		rest, errRest = seq(mid, restLimit, nil)
 	}()
 	var first []eventstore.Event
-	err := s.withReader(ctx, func(r *reader) error {
+	err := with(ctx, func(r *reader) error {
 		var err error
 		first, err = queryEvents(ctx, r.allRange, args(clampRev(after), clampRev(mid)), make([]eventstore.Event, 0, span), "")
 		return err

@@ -105,7 +105,8 @@ type Store struct {
 	wdb   *sql.DB // one connection, used only by the writer goroutine
 	rdb   *sql.DB // read pool
 	w     *writer
-	reads readPool
+	reads readPool // short reads: through the page cache, no mmap
+	bulk  readPool // reads of many events: mmap (see withBulkReader)
 
 	mu     sync.RWMutex // guards closed against queue sends
 	closed bool
@@ -132,6 +133,13 @@ type Store struct {
 }
 
 var _ eventstore.Store = (*Store)(nil)
+
+// The bulk read pool: two connections (a long read splits over two) with
+// the file mapped in memory.
+const (
+	bulkReaders = 2
+	bulkMmap    = 256 << 20
+)
 
 // schemaVersion is the layout of the events table, kept in PRAGMA
 // user_version. Version 2 makes an event ID unique within its stream (as in
@@ -199,7 +207,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "cache_size(-16384)")
-	q.Add("_pragma", "mmap_size(268435456)")
+	q.Add("_pragma", "mmap_size(0)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
@@ -216,7 +224,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
 	rq.Add("_pragma", "query_only(1)")
 	rq.Add("_pragma", "cache_size(-8192)")
-	rq.Add("_pragma", "mmap_size(268435456)")
+	rq.Add("_pragma", "mmap_size(0)") // bulk readers turn it on (withBulkReader)
 	rdb, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		wdb.Close()
@@ -224,8 +232,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	// The pool's readers hold readConns connections; one more serves Head
 	// and the poller.
-	rdb.SetMaxOpenConns(cfg.readConns + 1)
-	rdb.SetMaxIdleConns(cfg.readConns + 1)
+	rdb.SetMaxOpenConns(cfg.readConns + bulkReaders + 1)
+	rdb.SetMaxIdleConns(cfg.readConns + bulkReaders + 1)
 	rdb.SetConnMaxLifetime(0)
 	rdb.SetConnMaxIdleTime(0)
 
@@ -265,6 +273,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			s.w.close()
 		}
 		s.reads.close()
+		s.bulk.close()
 		rdb.Close()
 		wdb.Close()
 		cdb.Close()
@@ -276,7 +285,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.w, err = newWriter(ctx, s); err != nil {
 		return fail(err)
 	}
-	if err := s.reads.open(ctx, rdb, cfg.readConns); err != nil {
+	if err := s.reads.open(ctx, rdb, cfg.readConns, 0); err != nil {
+		return fail(err)
+	}
+	if err := s.bulk.open(ctx, rdb, bulkReaders, bulkMmap); err != nil {
 		return fail(err)
 	}
 	head, err := s.readHead(ctx)
@@ -309,6 +321,7 @@ func (s *Store) Close() error {
 		<-s.cpDone
 		s.w.close()
 		s.reads.close()
+		s.bulk.close()
 		err = errors.Join(s.rdb.Close(), s.wdb.Close(), s.cdb.Close())
 		if err != nil {
 			err = dbErr("sqlite.Close", err)
