@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -489,4 +490,60 @@ func TestPeek(t *testing.T) {
 	if l, err := h.Peek(ctx, "missing"); err != nil || l.Exists {
 		t.Fatalf("Peek of a missing stream: %+v %v", l, err)
 	}
+}
+
+// TestOneHandlerTakesTurns: concurrent commands of one handler on one
+// stream wait for each other instead of conflicting: none is retried, each
+// appends once, and a waiter whose context ends leaves without deciding.
+func TestOneHandlerTakesTurns(t *testing.T) {
+	ctx := context.Background()
+	store := newStore(t)
+	var conflicts atomic.Int64
+	h := commands.NewHandler(store, clock.NewManual(t0), ticketAgg,
+		commands.WithConflictHook(func(string, int) { conflicts.Add(1) }))
+	if _, err := h.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Handle(ctx, "t", commands.Meta{Actor: alice}, note(fmt.Sprint(i))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if c := conflicts.Load(); c != 0 {
+		t.Errorf("%d conflicts among one handler's commands", c)
+	}
+	l, err := h.Load(ctx, "t")
+	if err != nil || l.Revision != n || len(l.State.Notes) != n {
+		t.Fatalf("after %d notes: revision %d, %d notes (%v)", n, l.Revision, len(l.State.Notes), err)
+	}
+	// A command holds the turn; another waits and its context ends.
+	inside, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_, _ = h.Handle(ctx, "t", commands.Meta{Actor: alice}, func(s ticket, now time.Time) ([]any, error) {
+			close(inside)
+			<-release
+			return note("primera")(s, now)
+		})
+	}()
+	<-inside
+	waiting, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Handle(waiting, "t", commands.Meta{Actor: alice}, func(ticket, time.Time) ([]any, error) {
+			return nil, errs.E(errs.Internal, "decided without the turn")
+		})
+		errc <- err
+	}()
+	cancel()
+	if err := <-errc; !errs.Is(errs.Unavailable, err) {
+		t.Errorf("waiter with an ended context: %v, want unavailable", err)
+	}
+	close(release)
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -121,9 +122,15 @@ const DefaultMaxAttempts = 5
 // A Handler keeps the folded state of the streams it used last (an LRU of
 // WithCacheSize streams): a command on a cached stream reads only the events
 // after the cached revision, so it costs O(new events) rather than O(stream
-// length). Events written by anyone else (another Handler, node or process)
-// are still read before every decision, and the append still expects the
-// revision the decision saw, so the cache changes no guarantee.
+// length), and the first attempt reads nothing. The append still expects
+// the revision the decision saw, so events written by anyone else (another
+// Handler, node or process) make it fail and the command is decided again on
+// them: the cache changes no guarantee.
+//
+// Commands of one Handler on one stream take turns (in arrival order, as
+// far as Go's scheduler goes): a command that would only lose the race to
+// another one of this process waits for it instead, and then decides on the
+// state it left, already cached.
 type Handler[S any] struct {
 	store       eventstore.Store
 	clock       clock.Clock
@@ -132,6 +139,44 @@ type Handler[S any] struct {
 	onConflict  func(stream string, attempt int)
 	cache       *stateCache[S] // nil: disabled
 	seed        maphash.Seed   // of the command-ID hashes of cached entries
+
+	turnsMu sync.Mutex
+	turns   map[string]*streamTurn // streams with a command running or waiting
+}
+
+// streamTurn is the turn of one stream's commands in a Handler.
+type streamTurn struct {
+	ch    chan struct{} // holds a token while a command runs
+	users int           // commands running or waiting; guarded by turnsMu
+}
+
+// turn waits for stream's turn; the returned func ends it.
+func (h *Handler[S]) turn(ctx context.Context, stream string) (func(), error) {
+	h.turnsMu.Lock()
+	if h.turns == nil {
+		h.turns = map[string]*streamTurn{}
+	}
+	t := h.turns[stream]
+	if t == nil {
+		t = &streamTurn{ch: make(chan struct{}, 1)}
+		h.turns[stream] = t
+	}
+	t.users++
+	h.turnsMu.Unlock()
+	leave := func() {
+		h.turnsMu.Lock()
+		if t.users--; t.users == 0 {
+			delete(h.turns, stream)
+		}
+		h.turnsMu.Unlock()
+	}
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, errs.E(errs.Op("commands.Handle"), errs.Unavailable, ctx.Err())
+	}
 }
 
 // Option configures a Handler.
@@ -221,6 +266,11 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 		meta.CausationID = cmd
 	}
 	stream := h.agg.Stream(id)
+	done, err := h.turn(ctx, stream)
+	if err != nil {
+		return Result[S]{}, err
+	}
+	defer done()
 	var lastErr error
 	trust := true
 	for attempt := 1; attempt <= h.maxAttempts; attempt++ {
