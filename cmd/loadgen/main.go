@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -181,6 +182,9 @@ func startSelf(ctx context.Context, dir string) (url, secret string, closeFn fun
 			return "", "", nil, err
 		}
 		dir = tmp
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(engine.ServeGCPercent) // as redengine serve does
 	}
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -101,6 +102,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (REDENGINE_DATA_DIR)")
 	if err := fs.Parse(args); err != nil {
 		return errs.E(errs.Invalid, err)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(engine.ServeGCPercent)
 	}
 	e, err := engine.Open(ctx, cfg, log)
 	if err != nil {
