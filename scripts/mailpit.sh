@@ -18,8 +18,10 @@ start)
   if ! curl -fsS "http://$http/api/v1/info" >/dev/null 2>&1; then
     # --ignore-duplicate-ids: the mailer delivers at least once and gives every
     # copy of an email the same Message-ID; Mailpit keeps one (docs/email.md).
+    # --max: Mailpit drops the oldest messages beyond 500 by default, and the
+    # long crash test checks thousands.
     nohup "$bin" --smtp "$smtp" --listen "$http" --smtp-auth-accept-any --smtp-auth-allow-insecure \
-      --ignore-duplicate-ids --database "$dir/mailpit.db" >"$dir/mailpit.log" 2>&1 &
+      --ignore-duplicate-ids --max 1000000 --database "$dir/mailpit.db" >"$dir/mailpit.log" 2>&1 &
     echo $! >"$dir/pid"
     for _ in $(seq 1 100); do
       curl -fsS "http://$http/api/v1/info" >/dev/null 2>&1 && break
