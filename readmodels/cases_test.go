@@ -115,6 +115,37 @@ func TestCasesReadModel(t *testing.T) {
 		t.Fatalf("list: %v %v", rows, err)
 	}
 
+	// Every column agrees with the row's state, after the updates that change
+	// indexed columns (the unit is set by the routing that follows an
+	// opening, the state by the closure).
+	crows, err := db.QueryContext(ctx, `SELECT number, type, materia, categoria, subcategoria, unit, origin, authorization,
+		state, subject, opened_ns, updated_at, data FROM cases`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for crows.Next() {
+		var c [10]string
+		var openedNS int64
+		var updated, data string
+		if err := crows.Scan(&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7], &c[8], &c[9], &openedNS, &updated, &data); err != nil {
+			t.Fatal(err)
+		}
+		var st cases.State
+		if err := json.Unmarshal([]byte(data), &st); err != nil {
+			t.Fatal(err)
+		}
+		want := [10]string{st.Number, string(st.Type), st.Classification.Materia, st.Classification.Categoria, st.Classification.Subcategoria,
+			st.Unit, string(st.Origin), st.Authorization, string(st.Status), st.Subject}
+		if c != want || st.Unit == "" || openedNS != st.OpenedAt.UnixNano() || updated != st.UpdatedAt.UTC().Format(time.RFC3339Nano) {
+			t.Errorf("row %v %d %s, state %v %d %s", c, openedNS, updated, want, st.OpenedAt.UnixNano(), st.UpdatedAt)
+		}
+		n++
+	}
+	if err := crows.Err(); err != nil || n != 2 {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+
 	before, err := r.Digest(ctx, readmodels.CasesName)
 	if err != nil {
 		t.Fatal("digest:", err)
