@@ -85,7 +85,10 @@ type nssRow struct {
 }
 
 // nssCodec decodes NSS events (read-only once built; built once).
-var nssCodec = nss.Codec()
+var (
+	nssCodec    = nss.Codec()
+	nssCalendar = calendar.New()
+)
 
 // Apply folds one event into its assignment's row.
 func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
@@ -102,8 +105,15 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	id := strings.TrimPrefix(e.Stream, nss.Category+"-")
 	var r nssRow
 	var data string
-	err = projections.QueryRow(ctx, tx, `SELECT data, usuario_principal, communication_id, communication_subject FROM `+table+` WHERE id = ?`, id).
-		Scan(&data, &r.usuarioPrincipal, &r.commID, &r.commSubject)
+	var stored struct { // the indexed columns of the stored row
+		authorization, nss, code  string
+		requestedNS, eliminatedNS int64
+	}
+	err = projections.QueryRow(ctx, tx, `SELECT data, usuario_principal, communication_id, communication_subject,
+		authorization, requested_ns, nss, eliminated_ns, verification_code FROM `+table+` WHERE id = ?`, id).
+		Scan(&data, &r.usuarioPrincipal, &r.commID, &r.commSubject,
+			&stored.authorization, &stored.requestedNS, &stored.nss, &stored.eliminatedNS, &stored.code)
+	found := err == nil
 	switch {
 	case err == sql.ErrNoRows:
 	case err != nil:
@@ -120,7 +130,7 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	if !r.state.Exists() {
 		return nil // an event before the request: nothing to show
 	}
-	cal := calendar.New()
+	cal := nssCalendar
 	s := r.state
 	requestedOn, eliminatedOn := cal.DateOf(s.RequestedAt).String(), ""
 	var eliminatedNS int64
@@ -134,6 +144,20 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	raw, err := json.Marshal(s)
 	if err != nil {
 		return errs.E(op, err)
+	}
+	if found {
+		// Assign only the indexed columns that changed (see setChanged).
+		set, args := setChanged(`state = ?, requested_on = ?, eliminated_on = ?, reason = ?, usuario_principal = ?,
+		communication_id = ?, communication_subject = ?, revision = ?, position = ?, data = ?`,
+			[]any{string(s.Status), requestedOn, eliminatedOn, string(s.EliminationReason), r.usuarioPrincipal, r.commID,
+				r.commSubject, int64(e.Revision), e.Position.String(), string(raw)},
+			change{"authorization", stored.authorization, s.Authorization}, change{"requested_ns", stored.requestedNS, s.RequestedAt.UnixNano()},
+			change{"nss", stored.nss, s.NSS}, change{"eliminated_ns", stored.eliminatedNS, eliminatedNS},
+			change{"verification_code", stored.code, code})
+		if _, err := projections.Exec(ctx, tx, `UPDATE `+table+` SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
+			return errs.E(op, err)
+		}
+		return nil
 	}
 	_, err = projections.Exec(ctx, tx, `INSERT INTO `+table+` (id, authorization, state, requested_on, requested_ns, nss, eliminated_on,
 		eliminated_ns, reason, verification_code, usuario_principal, communication_id, communication_subject, revision, position, data)
