@@ -20,6 +20,7 @@ type Config struct {
 	DataDir     string // REDENGINE_DATA_DIR (default ./data)
 	EventStore  string // REDENGINE_EVENTSTORE: empty = SQLite in DataDir; sqlite:///path = that SQLite file; esdb://… = EventStoreDB
 	NodeName    string // REDENGINE_NODE_NAME: names this node when several share one event store
+	DebugAddr   string // REDENGINE_DEBUG_ADDR: where to serve Go's profiles (net/http/pprof); empty: nowhere
 	JWTSecret   string // REDENGINE_JWT_SECRET (HS256)
 	SMTPAddr    string // REDENGINE_SMTP_ADDR host:port; empty = mail is queued, not sent
 	SMTPFrom    string // REDENGINE_SMTP_FROM
@@ -102,6 +103,7 @@ func Load(getenv func(string) string) (Config, error) {
 	str("REDENGINE_DATA_DIR", &c.DataDir)
 	str("REDENGINE_EVENTSTORE", &c.EventStore)
 	str("REDENGINE_NODE_NAME", &c.NodeName)
+	str("REDENGINE_DEBUG_ADDR", &c.DebugAddr)
 	str("REDENGINE_JWT_SECRET", &c.JWTSecret)
 	str("REDENGINE_SMTP_ADDR", &c.SMTPAddr)
 	str("REDENGINE_SMTP_FROM", &c.SMTPFrom)

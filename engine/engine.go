@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -338,6 +340,35 @@ func (e *Engine) Run(ctx context.Context, out io.Writer) error {
 	return e.Serve(ctx, l, out)
 }
 
+// serveDebug serves Go's profiles (net/http/pprof) on Config.DebugAddr
+// until ctx ends: CPU, heap, goroutines, for measuring a running engine
+// (docs/operations.md). Only on that address, never on the API's.
+func (e *Engine) serveDebug(ctx context.Context, wg *sync.WaitGroup) error {
+	l, err := net.Listen("tcp", e.Config.DebugAddr)
+	if err != nil {
+		return errs.E(errs.Op("engine.serveDebug"), errs.Unavailable, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	e.Log.Info("serving profiles", "addr", l.Addr().String())
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_ = srv.Serve(l)
+	}()
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return nil
+}
+
 // Serve is Run on a given listener.
 func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error {
 	defer e.Close()
@@ -368,6 +399,13 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 		defer wg.Done()
 		e.watchLag(bg, 15*time.Second)
 	}()
+	if e.Config.DebugAddr != "" {
+		if err := e.serveDebug(bg, &wg); err != nil {
+			stopBG()
+			wg.Wait()
+			return err
+		}
+	}
 	if e.Mailer != nil {
 		wg.Add(1)
 		go func() {

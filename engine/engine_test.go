@@ -1,14 +1,18 @@
 package engine_test
 
 import (
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"redengine/auth"
+	"redengine/config"
 	"redengine/docs"
 	"redengine/engine/enginetest"
 )
@@ -85,5 +89,40 @@ func TestMetricsCountAppendsAndRequests(t *testing.T) {
 	}
 	if strings.Contains(body, "ana") {
 		t.Error("/metrics carries a user name")
+	}
+}
+
+// TestDebugProfiles: with REDENGINE_DEBUG_ADDR the engine serves Go's
+// profiles there (loopback), and not on the API's address.
+func TestDebugProfiles(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	e := enginetest.New(t, func(c *config.Config) { c.DebugAddr = addr })
+	var resp *http.Response
+	for range 100 {
+		if resp, err = http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("profile: %s %.200s", resp.Status, body)
+	}
+	api, err := http.Get(e.URL + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Body.Close()
+	if api.StatusCode == http.StatusOK {
+		t.Fatal("the API's address serves the profiles")
 	}
 }
