@@ -1,7 +1,8 @@
 // Package projections keeps the engine's read models: named projections, each
-// fed by a catch-up subscription over the global log, each writing its tables
-// in an SQLite database (<data dir>/readmodels.db) together with its
-// checkpoint, in the same transaction. A model can be rebuilt into shadow
+// catching up from its checkpoint on its own and then fed, with the others, by
+// one shared subscription to the global log, each writing its tables in an
+// SQLite database (<data dir>/readmodels.db) together with its checkpoint, in
+// the same transaction. A model can be rebuilt into shadow
 // tables and swapped in atomically, its lag measured, its content digested,
 // and a reader can wait until a projection has reached a given position
 // (read-your-writes).
