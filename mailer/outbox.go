@@ -125,7 +125,7 @@ func (o *Outbox) Apply(ctx context.Context, tx *sql.Tx, tables projections.Table
 			return errs.E(op, err)
 		}
 		when := at(ev.At)
-		_, err = tx.ExecContext(ctx, `INSERT INTO `+t+` (email_id, stream, template, to_addr, subject, body,
+		_, err = projections.Exec(ctx, tx, `INSERT INTO `+t+` (email_id, stream, template, to_addr, subject, body,
 			requested_at, state, attempts, last_error, skip_reason, next_attempt_at, sent_at, updated_at, position)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, '', '', ?, NULL, ?, ?) ON CONFLICT (email_id) DO NOTHING`,
 			ev.EmailID, e.Stream, ev.Template, ev.To, ev.Subject, ev.Body, when, StateRequested, when, when, e.Position.String())
@@ -135,7 +135,7 @@ func (o *Outbox) Apply(ctx context.Context, tx *sql.Tx, tables projections.Table
 			return errs.E(op, err)
 		}
 		when := at(ev.At)
-		_, err = tx.ExecContext(ctx, `INSERT INTO `+t+` (email_id, stream, template, to_addr, subject, body,
+		_, err = projections.Exec(ctx, tx, `INSERT INTO `+t+` (email_id, stream, template, to_addr, subject, body,
 			requested_at, state, attempts, last_error, skip_reason, next_attempt_at, sent_at, updated_at, position)
 			VALUES (?, ?, ?, '', '', '', ?, ?, 0, '', ?, NULL, NULL, ?, ?) ON CONFLICT (email_id) DO NOTHING`,
 			ev.EmailID, e.Stream, ev.Template, when, StateSkipped, ev.Reason, when, e.Position.String())
@@ -145,7 +145,7 @@ func (o *Outbox) Apply(ctx context.Context, tx *sql.Tx, tables projections.Table
 			return errs.E(op, err)
 		}
 		when := at(ev.At)
-		_, err = tx.ExecContext(ctx, `UPDATE `+t+` SET state = ?, attempts = max(attempts, ?), next_attempt_at = NULL,
+		_, err = projections.Exec(ctx, tx, `UPDATE `+t+` SET state = ?, attempts = max(attempts, ?), next_attempt_at = NULL,
 			sent_at = ?, updated_at = ? WHERE email_id = ? AND state = ?`,
 			StateSent, ev.Attempt, when, when, ev.EmailID, StateRequested)
 	case TypeEmailFailed:
@@ -161,7 +161,7 @@ func (o *Outbox) Apply(ctx context.Context, tx *sql.Tx, tables projections.Table
 		if ev.Final {
 			state, next = StateFailed, sql.NullString{}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE `+t+` SET state = ?, attempts = max(attempts, ?), last_error = ?,
+		_, err = projections.Exec(ctx, tx, `UPDATE `+t+` SET state = ?, attempts = max(attempts, ?), last_error = ?,
 			next_attempt_at = ?, updated_at = ? WHERE email_id = ? AND state = ?`,
 			state, ev.Attempt, ev.Error, next, formatTime(failedAt), ev.EmailID, StateRequested)
 	}

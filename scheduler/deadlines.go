@@ -121,7 +121,7 @@ func (d *Deadlines) Apply(ctx context.Context, tx *sql.Tx, tables projections.Ta
 				return errs.E(errs.Internal, fmt.Sprintf("%s: plazo %q con payload que no es JSON", by, c.DeadlineID))
 			}
 			due := c.DueAt.UTC()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO `+t+` (id, due_ns, due_at, action, target, payload, state, set_by, changed_by, changed_at)
+			if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t+` (id, due_ns, due_at, action, target, payload, state, set_by, changed_by, changed_at)
 				VALUES (?, ?, ?, ?, ?, ?, 'set', ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET due_ns = excluded.due_ns, due_at = excluded.due_at, action = excluded.action,
 					target = excluded.target, payload = excluded.payload, state = 'set', set_by = excluded.set_by,
@@ -130,7 +130,7 @@ func (d *Deadlines) Apply(ctx context.Context, tx *sql.Tx, tables projections.Ta
 				return err
 			}
 		case Clear:
-			if _, err := tx.ExecContext(ctx, `UPDATE `+t+` SET state = 'cleared', changed_by = ?, changed_at = ? WHERE id = ? AND state = 'set'`,
+			if _, err := projections.Exec(ctx, tx, `UPDATE `+t+` SET state = 'cleared', changed_by = ?, changed_at = ? WHERE id = ? AND state = 'set'`,
 				by, at, c.DeadlineID); err != nil {
 				return err
 			}
