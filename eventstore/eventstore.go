@@ -184,8 +184,9 @@ type AppendResult struct {
 	Position     Position
 	// Events are the events as recorded, exactly as a read would return
 	// them, when the adapter knows them without reading (the SQLite adapter
-	// does); nil for a re-append, which wrote nothing, and from adapters
-	// that do not know every event's position (read them back instead).
+	// does, for appends of up to 64 events); nil for a re-append, which
+	// wrote nothing, and from adapters that do not know every event's
+	// position (read them back instead).
 	// Their Data share memory with the appended EventData.
 	Events []Event
 }

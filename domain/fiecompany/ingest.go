@@ -94,7 +94,7 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 	batches := groupFile(f)
 	obs := Observation{Source: SourceFile, FileHash: hash, FileDate: f.Date}
 	base := commands.IDFromKey("fie import", hash)
-	put := in.appendChunk
+	var put chunkFunc // nil: direct appends (writeDirect)
 	if in.Store == nil || in.Clock == nil {
 		put = in.handleChunk
 	}
@@ -257,6 +257,20 @@ func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Met
 		go func() {
 			defer wg.Done()
 			for b := range work {
+				if put == nil {
+					err := in.writeDirect(ctx, base, meta, obs, b, func(res chunkResult) {
+						mu.Lock()
+						if out.Position.Less(res.Position) {
+							out.Position = res.Position
+						}
+						out.Duplicate = false
+						mu.Unlock()
+					})
+					if err != nil {
+						fail(err)
+					}
+					continue
+				}
 				chunk := 0
 				for recs := range b.chunks {
 					m := meta
@@ -313,15 +327,64 @@ func (in *Ingester) handleChunk(ctx context.Context, id string, meta commands.Me
 	return chunkResult{Position: res.Position, Duplicate: res.Duplicate}, err
 }
 
-// appendChunk decides the chunk and appends its events with the expected
-// revision Any (see Ingester).
-func (in *Ingester) appendChunk(ctx context.Context, id string, meta commands.Meta, decide commands.Decide[State]) (chunkResult, error) {
+// writeDirect appends a company's chunks of a file with the expected
+// revision Any (see Ingester), in order, while the next chunk is decided and
+// encoded on another goroutine: a file of one large company uses both cores
+// too.
+func (in *Ingester) writeDirect(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, b *companyBatch, record func(chunkResult)) error {
+	const op = errs.Op("fiecompany.append")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type prepared struct {
+		stream string
+		events []eventstore.EventData
+		err    error
+	}
+	ch := make(chan prepared, 2)
+	go func() {
+		defer close(ch)
+		chunk := 0
+		for recs := range b.chunks {
+			m := meta
+			m.CommandID = uuid.NewSHA1(base, []byte(b.id+"#"+strconv.Itoa(chunk)))
+			chunk++
+			// recs is valid until the next chunk: encoded here, before it.
+			stream, events, err := in.prepareChunk(b.id, m, Receive(b.id, obs, recs))
+			select {
+			case ch <- prepared{stream, events, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for p := range ch {
+		if p.err != nil {
+			return p.err
+		}
+		if len(p.events) == 0 {
+			continue
+		}
+		ar, err := in.Store.Append(ctx, p.stream, eventstore.Any, p.events...)
+		if err != nil {
+			return errs.E(op, err)
+		}
+		record(chunkResult{Position: ar.Position})
+	}
+	return nil
+}
+
+// prepareChunk decides a chunk and encodes its events, with the pipeline's
+// IDs and metadata.
+func (in *Ingester) prepareChunk(id string, meta commands.Meta, decide commands.Decide[State]) (string, []eventstore.EventData, error) {
 	const op = errs.Op("fiecompany.append")
 	agg := in.Companies.Aggregate()
 	now := in.Clock.Now()
 	evs, err := decide(State{}, now)
 	if err != nil || len(evs) == 0 {
-		return chunkResult{}, err
+		return "", nil, err
 	}
 	cmd := meta.CommandID.String()
 	md := eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: cmd,
@@ -337,13 +400,9 @@ func (in *Ingester) appendChunk(ctx context.Context, id string, meta commands.Me
 	for i, ev := range evs {
 		name, version, data, err := agg.Codec.Encode(ev)
 		if err != nil {
-			return chunkResult{}, errs.E(op, err)
+			return "", nil, errs.E(op, err)
 		}
 		proposed[i] = eventstore.EventData{ID: commands.EventID(meta.CommandID, stream, i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
 	}
-	ar, err := in.Store.Append(ctx, stream, eventstore.Any, proposed...)
-	if err != nil {
-		return chunkResult{}, errs.E(op, err)
-	}
-	return chunkResult{Position: ar.Position}, nil
+	return stream, proposed, nil
 }

@@ -35,6 +35,11 @@ type appendReq struct {
 	hashes     [][]byte // hash of each event written
 }
 
+// maxReturnedEvents bounds the appends whose recorded events Append
+// returns: a command appends a few; a bulk import's chunks of hundreds
+// would only be built to be dropped.
+const maxReturnedEvents = 64
+
 // recordedEvents are the events r wrote, as a read returns them.
 func (r *appendReq) recordedEvents() []eventstore.Event {
 	out := make([]eventstore.Event, len(r.events))
@@ -68,7 +73,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	// Once queued, wait for the answer even if ctx ends: the writer skips a
 	// request whose context has ended, so an answer always says what happened.
 	<-r.done
-	if r.err == nil && r.written {
+	if r.err == nil && r.written && len(r.events) <= maxReturnedEvents {
 		r.res.Events = r.recordedEvents()
 	}
 	return r.res, r.err
