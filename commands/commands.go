@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -141,27 +142,46 @@ type Handler[S any] struct {
 	seed        maphash.Seed   // of the command-ID hashes of cached entries
 
 	turnsMu sync.Mutex
-	turns   map[string]*streamTurn // streams with a command running or waiting
+	turns   map[string]*streamTurn[S] // streams with a command running or waiting
 }
 
 // streamTurn is the turn of one stream's commands in a Handler.
-type streamTurn struct {
-	ch    chan struct{} // holds a token while a command runs
-	users int           // commands running or waiting; guarded by turnsMu
+type streamTurn[S any] struct {
+	ch      chan struct{} // holds a token while a command runs
+	users   int           // commands running or waiting; guarded by turnsMu
+	pending []*pending[S] // commands waiting, in arrival order; guarded by turnsMu
 }
 
-// turn waits for stream's turn; the returned func ends it.
-func (h *Handler[S]) turn(ctx context.Context, stream string) (func(), error) {
+// pending is a command waiting for its stream's turn. Whoever holds the
+// turn may run it (then done is set, and res and err are its answer).
+type pending[S any] struct {
+	ctx    context.Context
+	meta   Meta
+	decide Decide[S]
+	done   bool
+	res    Result[S]
+	err    error
+}
+
+func (p *pending[S]) finish(res Result[S], err error) { p.res, p.err, p.done = res, err, true }
+
+// maxBatch bounds the commands one turn decides and appends together.
+const maxBatch = 64
+
+// turn queues p on stream and waits for the stream's turn; the returned
+// func ends it.
+func (h *Handler[S]) turn(ctx context.Context, stream string, p *pending[S]) (func(), error) {
 	h.turnsMu.Lock()
 	if h.turns == nil {
-		h.turns = map[string]*streamTurn{}
+		h.turns = map[string]*streamTurn[S]{}
 	}
 	t := h.turns[stream]
 	if t == nil {
-		t = &streamTurn{ch: make(chan struct{}, 1)}
+		t = &streamTurn[S]{ch: make(chan struct{}, 1)}
 		h.turns[stream] = t
 	}
 	t.users++
+	t.pending = append(t.pending, p)
 	h.turnsMu.Unlock()
 	leave := func() {
 		h.turnsMu.Lock()
@@ -174,9 +194,162 @@ func (h *Handler[S]) turn(ctx context.Context, stream string) (func(), error) {
 	case t.ch <- struct{}{}:
 		return func() { <-t.ch; leave() }, nil
 	case <-ctx.Done():
+		h.turnsMu.Lock()
+		if i := slices.Index(t.pending, p); i >= 0 {
+			t.pending = slices.Delete(t.pending, i, i+1)
+		}
+		h.turnsMu.Unlock()
 		leave()
 		return nil, errs.E(errs.Op("commands.Handle"), errs.Unavailable, ctx.Err())
 	}
+}
+
+// runTurn runs the commands waiting on stream, p (not done) among them,
+// holding the stream's turn: several are decided one after the other and
+// appended together (runBatch); what cannot be batched runs alone.
+func (h *Handler[S]) runTurn(stream string, p *pending[S]) {
+	h.turnsMu.Lock()
+	t := h.turns[stream]
+	var batch []*pending[S]
+	if i := slices.Index(t.pending, p); i >= 0 {
+		n := max(i+1, min(len(t.pending), maxBatch))
+		batch = slices.Clone(t.pending[:n])
+		t.pending = slices.Delete(t.pending, 0, n)
+	}
+	h.turnsMu.Unlock()
+	if len(batch) == 0 {
+		batch = []*pending[S]{p}
+	}
+	var alone []*pending[S]
+	if len(batch) > 1 && h.cache != nil {
+		alone = h.runBatch(stream, batch)
+	} else {
+		alone = batch
+	}
+	for _, q := range alone {
+		if err := q.ctx.Err(); err != nil {
+			q.finish(Result[S]{}, errs.E(errs.Op("commands.Handle"), errs.Unavailable, err))
+			continue
+		}
+		q.finish(h.handleOne(q.ctx, stream, q.meta, q.decide))
+	}
+}
+
+// runBatch decides the commands of batch one after the other, each on the
+// state the previous ones leave, on the state this handler has cached
+// (trusted: the append proves it current), and appends all their events in
+// one append: one durable write for many commands of a hot stream. Only
+// acceptances are batched: a command that is a repeat, refuses, decides
+// nothing, or whose batch append fails is returned to run alone (handleOne)
+// after the batch, on the stored state.
+func (h *Handler[S]) runBatch(stream string, batch []*pending[S]) (alone []*pending[S]) {
+	const op = errs.Op("commands.Handle")
+	ctx := context.WithoutCancel(batch[0].ctx)
+	cur, _, _, err := h.current(ctx, stream, "", true)
+	if err != nil {
+		return batch
+	}
+	now := h.clock.Now()
+	state := cur.State
+	type accepted struct {
+		p        *pending[S]
+		from, to int // its events in proposed
+	}
+	var (
+		taken    []accepted
+		proposed []eventstore.EventData
+	)
+	for _, p := range batch {
+		if p.ctx.Err() != nil || cur.cmds.has(h.hash(p.meta.CommandID.String())) {
+			alone = append(alone, p)
+			continue
+		}
+		domain, err := p.decide(state, now)
+		if err != nil || len(domain) == 0 {
+			alone = append(alone, p)
+			continue
+		}
+		cmd := p.meta.CommandID.String()
+		md := eventstore.Metadata{CorrelationID: p.meta.CorrelationID, CausationID: p.meta.CausationID,
+			CommandID: cmd, Actor: p.meta.Actor, OccurredAt: now}
+		from := len(proposed)
+		ok := true
+		next := state
+		for i, ev := range domain {
+			name, version, data, err := h.agg.Codec.Encode(ev)
+			if err != nil {
+				ok = false
+				break
+			}
+			proposed = append(proposed, eventstore.EventData{ID: EventID(p.meta.CommandID, stream, i), Type: name,
+				SchemaVersion: version, Data: data, Metadata: md})
+			next = h.agg.Evolve(next, Event{Data: ev, Type: name, ID: proposed[len(proposed)-1].ID, Metadata: md})
+		}
+		if !ok {
+			proposed = proposed[:from]
+			alone = append(alone, p)
+			continue
+		}
+		state = next
+		taken = append(taken, accepted{p: p, from: from, to: len(proposed)})
+	}
+	if len(taken) == 0 {
+		return alone
+	}
+	back := func() []*pending[S] {
+		out := make([]*pending[S], 0, len(taken)+len(alone))
+		for _, a := range taken {
+			out = append(out, a.p)
+		}
+		return append(out, alone...)
+	}
+	expected := eventstore.NoStream
+	if cur.Exists {
+		expected = eventstore.Revision(cur.Revision)
+	}
+	ar, err := h.store.Append(ctx, stream, expected, proposed...)
+	if err != nil {
+		var wrong *eventstore.WrongExpectedVersionError
+		if errors.As(err, &wrong) && h.cache != nil && cur.Exists && (wrong.Current < 0 || uint64(wrong.Current) < cur.Revision) {
+			h.cache.drop(stream)
+		}
+		return back() // each on its own, on the stored state
+	}
+	first := ar.NextRevision + 1 - uint64(len(proposed))
+	recorded := ar.Events
+	if len(recorded) != len(proposed) {
+		if recorded, err = h.store.ReadStream(ctx, stream, first, eventstore.Forward, len(proposed)); err != nil || len(recorded) != len(proposed) {
+			if err == nil {
+				err = errs.E(errs.Internal, "los eventos recién escritos no están completos")
+			}
+			for _, a := range taken {
+				a.p.finish(Result[S]{}, errs.E(op, "leyendo los eventos recién escritos", err))
+			}
+			return alone
+		}
+	}
+	state = cur.State
+	hashes := make([]uint64, 0, len(taken))
+	for _, a := range taken {
+		evs := recorded[a.from:a.to]
+		for _, e := range evs {
+			ev, err := h.decode(e)
+			if err != nil {
+				a.p.finish(Result[S]{}, errs.E(op, err))
+				break
+			}
+			state = h.agg.Evolve(state, ev)
+		}
+		hashes = append(hashes, h.hash(a.p.meta.CommandID.String()))
+		if a.p.done {
+			continue
+		}
+		last := evs[len(evs)-1]
+		dup := !evs[0].Metadata.OccurredAt.Equal(now)
+		a.p.finish(Result[S]{Stream: stream, Revision: last.Revision, Position: last.Position, Events: evs, Duplicate: dup, State: state}, nil)
+	}
+	h.remember(cur, recorded, state, first, ar, hashes)
+	return alone
 }
 
 // Option configures a Handler.
@@ -266,11 +439,23 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 		meta.CausationID = cmd
 	}
 	stream := h.agg.Stream(id)
-	done, err := h.turn(ctx, stream)
+	p := &pending[S]{ctx: ctx, meta: meta, decide: decide}
+	done, err := h.turn(ctx, stream, p)
 	if err != nil {
 		return Result[S]{}, err
 	}
 	defer done()
+	if !p.done {
+		h.runTurn(stream, p)
+	}
+	return p.res, p.err
+}
+
+// handleOne runs one command on stream, holding the stream's turn (see
+// Handle).
+func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, decide Decide[S]) (Result[S], error) {
+	const op = errs.Op("commands.Handle")
+	cmd := meta.CommandID.String()
 	var lastErr error
 	trust := true
 	for attempt := 1; attempt <= h.maxAttempts; attempt++ {
