@@ -45,3 +45,26 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkImportFileOneCompany100k imports a 100,000-record file of one
+// company (50,000 workers × 2 records): every record on one stream, so the
+// chunks are appended one after the other.
+func BenchmarkImportFileOneCompany100k(b *testing.B) {
+	files := make([][]byte, b.N)
+	for i := range files {
+		var buf bytes.Buffer
+		if err := fietest.Generate(&buf, 1, 50000, 2, int64(100+i)); err != nil {
+			b.Fatal(err)
+		}
+		files[i] = buf.Bytes()
+	}
+	in, _ := ingester(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := in.ImportFile(b.Context(), files[i], commands.Meta{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*100_000)/b.Elapsed().Seconds(), "records/s")
+}
