@@ -7,7 +7,7 @@
 # Usage: scripts/loadbench.sh [loadgen flags…]
 #   scripts/loadbench.sh -duration 30s -concurrency 64
 #   scripts/loadbench.sh -duration 30s -concurrency 64 -rate 1000
-#   scripts/loadbench.sh -duration 30s -concurrency 64 -mix contact=1 -autorizaciones 3000
+#   scripts/loadbench.sh -duration 30s -concurrency 64 -mix contact=1 -auts 3000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
