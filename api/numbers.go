@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"time"
 
 	"redengine/commands"
 	"redengine/domain/cases"
@@ -187,7 +186,7 @@ func (m *Cases) reserveBatch(q *numberSequence, year int, batch []*numberRequest
 			}
 			seq = agg.Evolve(seq, commands.Event{Data: n, Type: name})
 			proposed = append(proposed, eventstore.EventData{ID: commands.EventID(r.meta.CommandID, stream, 0),
-				Type: name, SchemaVersion: version, Data: data, Metadata: numberMetadata(r.meta, now)})
+				Type: name, SchemaVersion: version, Data: data, Metadata: r.meta.Metadata(now)})
 			served = append(served, r)
 			reserved = append(reserved, n)
 			if single {
@@ -269,18 +268,4 @@ func (q *numberSequence) remember(e numberEntry) {
 		q.recent = append(q.recent[:0], q.recent[1:]...)
 	}
 	q.recent = append(q.recent, e)
-}
-
-// numberMetadata is the pipeline's metadata for a reservation.
-func numberMetadata(meta commands.Meta, now time.Time) eventstore.Metadata {
-	cmd := meta.CommandID.String()
-	md := eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: cmd,
-		Actor: meta.Actor, OccurredAt: now}
-	if md.CorrelationID == "" {
-		md.CorrelationID = cmd
-	}
-	if md.CausationID == "" {
-		md.CausationID = cmd
-	}
-	return md
 }

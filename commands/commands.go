@@ -78,6 +78,21 @@ type Meta struct {
 	Actor eventstore.Actor
 }
 
+// Metadata is the metadata of the events a command with meta appends at
+// now: correlation and causation default to the command ID.
+func (meta Meta) Metadata(now time.Time) eventstore.Metadata {
+	cmd := meta.CommandID.String()
+	md := eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: cmd,
+		Actor: meta.Actor, OccurredAt: now}
+	if md.CorrelationID == "" {
+		md.CorrelationID = cmd
+	}
+	if md.CausationID == "" {
+		md.CausationID = cmd
+	}
+	return md
+}
+
 // Loaded is an aggregate's state read from its stream. State may be shared
 // with the handler's cache: treat it as read-only (copy slices and maps
 // before changing them).
@@ -269,9 +284,7 @@ func (h *Handler[S]) runBatch(stream string, batch []*pending[S]) (alone []*pend
 			alone = append(alone, p)
 			continue
 		}
-		cmd := p.meta.CommandID.String()
-		md := eventstore.Metadata{CorrelationID: p.meta.CorrelationID, CausationID: p.meta.CausationID,
-			CommandID: cmd, Actor: p.meta.Actor, OccurredAt: now}
+		md := p.meta.Metadata(now)
 		from := len(proposed)
 		ok := true
 		next := state
@@ -486,13 +499,7 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 		if len(domain) == 0 {
 			return Result[S]{Stream: stream, Revision: l.Revision, Position: l.Position, State: l.State}, nil
 		}
-		md := eventstore.Metadata{
-			CorrelationID: meta.CorrelationID,
-			CausationID:   meta.CausationID,
-			CommandID:     cmd,
-			Actor:         meta.Actor,
-			OccurredAt:    now,
-		}
+		md := meta.Metadata(now)
 		proposed := make([]eventstore.EventData, len(domain))
 		for i, ev := range domain {
 			name, version, data, err := h.agg.Codec.Encode(ev)

@@ -386,15 +386,7 @@ func (in *Ingester) prepareChunk(id string, meta commands.Meta, decide commands.
 	if err != nil || len(evs) == 0 {
 		return "", nil, err
 	}
-	cmd := meta.CommandID.String()
-	md := eventstore.Metadata{CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: cmd,
-		Actor: meta.Actor, OccurredAt: now}
-	if md.CorrelationID == "" {
-		md.CorrelationID = cmd
-	}
-	if md.CausationID == "" {
-		md.CausationID = cmd
-	}
+	md := meta.Metadata(now)
 	stream := agg.Stream(id)
 	proposed := make([]eventstore.EventData, len(evs))
 	for i, ev := range evs {
