@@ -439,8 +439,13 @@ func (h *Handler[S]) Aggregate() Aggregate[S] { return h.agg }
 // Every event gets the command's metadata, OccurredAt from the clock and an ID
 // derived from the command ID and its index (EventID), so a retried append of
 // the same decision is idempotent at the store as well.
+//
+// Commands of this handler on one stream take turns; the one that gets the
+// turn also decides the acceptances queued behind it and appends their
+// events with its own in one append (see runBatch). A command whose ctx
+// ends while it waits answers errs.Unavailable (it may still have been
+// run by the turn's holder: retry with the same command ID).
 func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide Decide[S]) (Result[S], error) {
-	const op = errs.Op("commands.Handle")
 	if meta.CommandID == uuid.Nil {
 		meta.CommandID = NewCommandID()
 	}
