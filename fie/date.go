@@ -126,6 +126,9 @@ func ParseDate(s string) (Date, error) {
 	if s == "" {
 		return Date{}, nil
 	}
+	if d, ok := parseISO(s); ok {
+		return d, nil
+	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return Date{}, fmt.Errorf("fecha %q no válida: se espera AAAA-MM-DD", s)
@@ -167,11 +170,46 @@ func (d Date) MarshalJSON() ([]byte, error) {
 	return append(b, '"'), nil
 }
 
+// parseISO reads exactly DDDD-DD-DD into a valid date without time.Parse
+// (dates are decoded for every record a read model or an export reads);
+// anything else is left to ParseDate's general path, which gives the same
+// answers and the error messages.
+func parseISO(s string) (Date, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return Date{}, false
+	}
+	num := func(from, to int) (int, bool) {
+		v := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	m, ok2 := num(5, 7)
+	dd, ok3 := num(8, 10)
+	d := Date{Year: y, Month: time.Month(m), Day: dd}
+	if !ok1 || !ok2 || !ok3 || d.IsZero() || !d.Valid() {
+		return Date{}, false
+	}
+	return d, true
+}
+
 // UnmarshalJSON reads "YYYY-MM-DD"; null and "" give the empty date.
 func (d *Date) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		*d = Date{}
 		return nil
+	}
+	if len(b) == 12 && b[0] == '"' && b[11] == '"' {
+		if v, ok := parseISO(string(b[1:11])); ok {
+			*d = v
+			return nil
+		}
 	}
 	s, err := strconv.Unquote(string(b))
 	if err != nil {

@@ -2,10 +2,13 @@ package fie_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"redengine/fie"
 	"redengine/fie/fietest"
@@ -106,6 +109,37 @@ func FuzzParseLine(f *testing.F) {
 			if err := r.Validate(); err != nil {
 				t.Fatalf("accepted record does not validate: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzParseDate: ParseDate (with its fast path for YYYY-MM-DD) and a date
+// read through JSON give what time.Parse gives, for any input.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2024-02-29", "2023-02-29", "1900-01-01", "0000-00-00", "9999-12-31", "1899-12-31",
+		"2024-13-01", "2024-1-01", "+024-01-01", "2024-01-0a", "", "2024/01/01", "２０２４-01-01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := fie.ParseDate(s)
+		var want fie.Date
+		ok := s == ""
+		if tm, perr := time.Parse(time.DateOnly, s); perr == nil {
+			want, ok = fie.DateOf(tm), true
+			if !want.Valid() {
+				ok = false
+			}
+		}
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("ParseDate(%q) = %v, %v; time.Parse gives %v (ok %v)", s, got, err, want, ok)
+		}
+		if s == "" {
+			return
+		}
+		var viaJSON fie.Date
+		jerr := json.Unmarshal([]byte(strconv.Quote(s)), &viaJSON)
+		if (jerr == nil) != ok || (ok && viaJSON != want) {
+			t.Fatalf("JSON %q = %v, %v; want %v (ok %v)", s, viaJSON, jerr, want, ok)
 		}
 	})
 }
