@@ -449,13 +449,6 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 	if meta.CommandID == uuid.Nil {
 		meta.CommandID = NewCommandID()
 	}
-	cmd := meta.CommandID.String()
-	if meta.CorrelationID == "" {
-		meta.CorrelationID = cmd
-	}
-	if meta.CausationID == "" {
-		meta.CausationID = cmd
-	}
 	stream := h.agg.Stream(id)
 	p := &pending[S]{ctx: ctx, meta: meta, decide: decide}
 	done, err := h.turn(ctx, stream, p)

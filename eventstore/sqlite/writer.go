@@ -32,7 +32,7 @@ type appendReq struct {
 	firstSeq   uint64   // position of the first event written
 	recorded   int64    // RecordedAt, Unix nanoseconds
 	prevHash   []byte   // hash of the event before the first one
-	hashes     [][]byte // hash of each event written
+	hashes     [][]byte // hash of each event written, when Append returns them
 }
 
 // maxReturnedEvents bounds the appends whose recorded events Append
@@ -419,7 +419,9 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 				w.seq++
 				args = append(args, int64(w.seq), r.stream, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
 					[]byte(e.Data), r.metas[k], recorded, nullable(prev), hash)
-				r.hashes = append(r.hashes, hash)
+				if len(r.events) <= maxReturnedEvents {
+					r.hashes = append(r.hashes, hash) // for recordedEvents
+				}
 				prev = hash
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
