@@ -67,42 +67,42 @@ type DIT struct {
 	Start                Date        `json:"startDate"`                      // fecha de baja médica [6,14), required
 	Relapse              Flag        `json:"relapse"`                        // recaída S/N [14,15)
 	ProcessStart         Date        `json:"processStartDate"`               // fecha de inicio del proceso [15,23)
-	PreviousProcess      Date        `json:"previousProcessDate"`            // fecha del proceso anterior [23,31)
+	PreviousProcess      Date        `json:"previousProcessDate,omitzero"`   // fecha del proceso anterior [23,31)
 	AccumulatedDays      int         `json:"accumulatedDays"`                // días acumulados [31,35)
-	NonExistentDate      Date        `json:"nonExistentDate"`                // fecha de proceso inexistente [35,43)
+	NonExistentDate      Date        `json:"nonExistentDate,omitzero"`       // fecha de proceso inexistente [35,43)
 	NonExistentCause     string      `json:"nonExistentCause,omitempty"`     // causa de proceso inexistente [43,45)
 	Contingency          Contingency `json:"contingency"`                    // contingencia [45,46)
 	Carencia             Carencia    `json:"carencia"`                       // carencia S/N/P [46,47)
 	ProcessType          ProcessType `json:"processType,omitempty"`          // tipo de proceso [47,48)
 	EstimatedDays        int         `json:"estimatedDays"`                  // duración estimada en días [48,52)
-	PagoDelegadoEnd      Date        `json:"pagoDelegadoEndDate"`            // fin del pago delegado [52,60)
+	PagoDelegadoEnd      Date        `json:"pagoDelegadoEndDate,omitzero"`   // fin del pago delegado [52,60)
 	PagoDelegadoEndCause string      `json:"pagoDelegadoEndCause,omitempty"` // causa del fin del pago delegado [60,62)
-	End                  Date        `json:"endDate"`                        // fecha de alta médica [62,70)
+	End                  Date        `json:"endDate,omitzero"`               // fecha de alta médica [62,70)
 	EndCause             string      `json:"endCause,omitempty"`             // causa de alta [70,72)
 	Annulled             Flag        `json:"annulled"`                       // parte anulado S/N [72,73)
 }
 
 // ITD is the "pago directo" segment of an IT process.
 type ITD struct {
-	Start               Date   `json:"startDate"`                  // inicio del pago directo [3,11), required
-	InitiatingEntity    string `json:"initiatingEntity,omitempty"` // entidad iniciadora [11,14)
-	CurrentEntity       string `json:"currentEntity,omitempty"`    // entidad actual [14,17)
-	EntityPaymentStart  Date   `json:"entityPaymentStartDate"`     // inicio del pago por la entidad [17,25)
-	EntityPaymentEnd    Date   `json:"entityPaymentEndDate"`       // fin del pago por la entidad [25,33)
-	BaseReguladoraCents int64  `json:"baseReguladoraCents"`        // base reguladora en céntimos [33,44)
+	Start               Date   `json:"startDate"`                       // inicio del pago directo [3,11), required
+	InitiatingEntity    string `json:"initiatingEntity,omitempty"`      // entidad iniciadora [11,14)
+	CurrentEntity       string `json:"currentEntity,omitempty"`         // entidad actual [14,17)
+	EntityPaymentStart  Date   `json:"entityPaymentStartDate,omitzero"` // inicio del pago por la entidad [17,25)
+	EntityPaymentEnd    Date   `json:"entityPaymentEndDate,omitzero"`   // fin del pago por la entidad [25,33)
+	BaseReguladoraCents int64  `json:"baseReguladoraCents"`             // base reguladora en céntimos [33,44)
 }
 
 // OIT is the "otros datos de IT" segment.
 type OIT struct {
-	ReviewStart     Date   `json:"reviewStartDate"`        // inicio de revisión por la mutua [3,11)
-	Cause1Date      Date   `json:"cause1Date"`             // fecha de la causa 1 [11,19)
-	Cause1          string `json:"cause1,omitempty"`       // causa 1 [19,21)
-	Cause2Date      Date   `json:"cause2Date"`             // [21,29)
-	Cause2          string `json:"cause2,omitempty"`       // [29,31)
-	Cause3Date      Date   `json:"cause3Date"`             // [31,39)
-	Cause3          string `json:"cause3,omitempty"`       // [39,41)
-	Art1702         Flag   `json:"art1702,omitempty"`      // art. 170.2 LGSS S/N/blank [43,44)
-	CertificateDate Date   `json:"medicalCertificateDate"` // fecha del certificado médico [60,68)
+	ReviewStart     Date   `json:"reviewStartDate,omitzero"`        // inicio de revisión por la mutua [3,11)
+	Cause1Date      Date   `json:"cause1Date,omitzero"`             // fecha de la causa 1 [11,19)
+	Cause1          string `json:"cause1,omitempty"`                // causa 1 [19,21)
+	Cause2Date      Date   `json:"cause2Date,omitzero"`             // [21,29)
+	Cause2          string `json:"cause2,omitempty"`                // [29,31)
+	Cause3Date      Date   `json:"cause3Date,omitzero"`             // [31,39)
+	Cause3          string `json:"cause3,omitempty"`                // [39,41)
+	Art1702         Flag   `json:"art1702,omitempty"`               // art. 170.2 LGSS S/N/blank [43,44)
+	CertificateDate Date   `json:"medicalCertificateDate,omitzero"` // fecha del certificado médico [60,68)
 }
 
 // CIT is the "parte de confirmación" segment.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"redengine/commands"
+	"redengine/eventstore/sqlite"
 	"redengine/fie/fietest"
 )
 
@@ -22,7 +23,8 @@ func BenchmarkImportFile100k(b *testing.B) {
 		}
 		files[i] = buf.Bytes()
 	}
-	in, _ := ingester(b)
+	in, s := ingester(b)
+	in.Parallel = 16 // as the engine's (engine.FIEIngester)
 	b.SetBytes(int64(len(files[0])))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -36,6 +38,9 @@ func BenchmarkImportFile100k(b *testing.B) {
 	cpu := cpuTime() - cpu0
 	b.ReportMetric(float64(b.N*100_000)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(b.N*100_000)/cpu.Seconds(), "records/cpu-s")
+	if st, ok := s.(interface{ Stats() sqlite.Stats }); ok {
+		b.ReportMetric(float64(st.Stats().Events)/float64(st.Stats().Commits), "events/commit")
+	}
 }
 
 // cpuTime is the process's user+system CPU time: on a shared machine it

@@ -46,7 +46,8 @@ type Ingester struct {
 	Store eventstore.Store
 	Clock clock.Clock
 	// Parallel is how many companies are written concurrently (default
-	// DefaultParallel).
+	// DefaultParallel): appends in flight at once, which the event store
+	// commits together.
 	Parallel int
 }
 
@@ -94,11 +95,12 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 	batches := groupFile(f)
 	obs := Observation{Source: SourceFile, FileHash: hash, FileDate: f.Date}
 	base := commands.IDFromKey("fie import", hash)
-	var put chunkFunc // nil: direct appends (writeDirect)
 	if in.Store == nil || in.Clock == nil {
-		put = in.handleChunk
+		_, err = in.write(ctx, base, meta, obs, batches, in.handleChunk)
+	} else {
+		err = in.writeFile(ctx, base, meta, obs, batches)
 	}
-	if _, err := in.write(ctx, base, meta, obs, batches, put); err != nil {
+	if err != nil {
 		return ImportResult{}, errs.E(op, err)
 	}
 	c, w, r := f.Counts()
@@ -164,7 +166,15 @@ func (b *companyBatch) chunks(yield func([]fie.Record) bool) {
 		}
 		return
 	}
-	buf := make([]fie.Record, 0, MaxRecordsPerAppend)
+	n := 0
+	for _, c := range b.groups {
+		for wi := range c.Workers {
+			n += len(c.Workers[wi].Benefits)
+		}
+	}
+	// Most companies have far fewer records than a chunk holds: a buffer
+	// of MaxRecordsPerAppend for each was most of an import's allocations.
+	buf := make([]fie.Record, 0, min(n, MaxRecordsPerAppend))
 	for _, c := range b.groups {
 		for wi := range c.Workers {
 			w := &c.Workers[wi]
@@ -257,20 +267,6 @@ func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Met
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				if put == nil {
-					err := in.writeDirect(ctx, base, meta, obs, b, func(res chunkResult) {
-						mu.Lock()
-						if out.Position.Less(res.Position) {
-							out.Position = res.Position
-						}
-						out.Duplicate = false
-						mu.Unlock()
-					})
-					if err != nil {
-						fail(err)
-					}
-					continue
-				}
 				chunk := 0
 				for recs := range b.chunks {
 					m := meta
@@ -327,22 +323,59 @@ func (in *Ingester) handleChunk(ctx context.Context, id string, meta commands.Me
 	return chunkResult{Position: res.Position, Duplicate: res.Duplicate}, err
 }
 
-// writeDirect appends a company's chunks of a file with the expected
-// revision Any (see Ingester), in order, while the next chunk is decided and
-// encoded on another goroutine: a file of one large company uses both cores
-// too.
-func (in *Ingester) writeDirect(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, b *companyBatch, record func(chunkResult)) error {
+// writeFile appends the chunks of a file's companies with the expected
+// revision Any (see Ingester). One goroutine decides and encodes the chunks
+// in file order ahead of the appends, and Parallel appenders, each with a
+// lane of its own, append them: a company's chunks all go through one lane,
+// so they keep their order, and the event store's writer always finds
+// prepared appends waiting to share a commit instead of waiting for the
+// next one to be encoded.
+func (in *Ingester) writeFile(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, batches []companyBatch) error {
 	const op = errs.Op("fiecompany.append")
+	par := in.Parallel
+	if par <= 0 {
+		par = DefaultParallel
+	}
+	par = max(1, min(par, len(batches)))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type prepared struct {
 		stream string
 		events []eventstore.EventData
-		err    error
 	}
-	ch := make(chan prepared, 2)
-	go func() {
-		defer close(ch)
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		lanes = make([]chan prepared, par)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	for i := range lanes {
+		lanes[i] = make(chan prepared, laneDepth)
+		wg.Add(1)
+		go func(lane <-chan prepared) {
+			defer wg.Done()
+			for p := range lane {
+				if ctx.Err() != nil {
+					continue // drain: the producer stops at the next send
+				}
+				if _, err := in.Store.Append(ctx, p.stream, eventstore.Any, p.events...); err != nil {
+					fail(errs.E(op, err))
+				}
+			}
+		}(lanes[i])
+	}
+produce:
+	for bi := range batches {
+		b := &batches[bi]
+		lane := lanes[bi%par]
 		chunk := 0
 		for recs := range b.chunks {
 			m := meta
@@ -350,31 +383,35 @@ func (in *Ingester) writeDirect(ctx context.Context, base uuid.UUID, meta comman
 			chunk++
 			// recs is valid until the next chunk: encoded here, before it.
 			stream, events, err := in.prepareChunk(b.id, m, Receive(b.id, obs, recs))
-			select {
-			case ch <- prepared{stream, events, err}:
-			case <-ctx.Done():
-				return
-			}
 			if err != nil {
-				return
+				fail(err)
+				break produce
+			}
+			if len(events) == 0 {
+				continue
+			}
+			select {
+			case lane <- prepared{stream, events}:
+			case <-ctx.Done():
+				break produce
 			}
 		}
-	}()
-	for p := range ch {
-		if p.err != nil {
-			return p.err
-		}
-		if len(p.events) == 0 {
-			continue
-		}
-		ar, err := in.Store.Append(ctx, p.stream, eventstore.Any, p.events...)
-		if err != nil {
-			return errs.E(op, err)
-		}
-		record(chunkResult{Position: ar.Position})
+	}
+	for _, lane := range lanes {
+		close(lane)
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if err := ctx.Err(); err != nil {
+		return errs.E(errs.Unavailable, err)
 	}
 	return nil
 }
+
+// laneDepth is how many prepared chunks wait in each appender's lane.
+const laneDepth = 2
 
 // prepareChunk decides a chunk and encodes its events, with the pipeline's
 // IDs and metadata.
