@@ -499,12 +499,13 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 		}
 		md := meta.Metadata(now)
 		proposed := make([]eventstore.EventData, len(domain))
+		ids := EventIDs(meta.CommandID, stream)
 		for i, ev := range domain {
 			name, version, data, err := h.agg.Codec.Encode(ev)
 			if err != nil {
 				return Result[S]{}, errs.E(op, err)
 			}
-			proposed[i] = eventstore.EventData{ID: EventID(meta.CommandID, stream, i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
+			proposed[i] = eventstore.EventData{ID: ids(i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
 		}
 		expected := eventstore.NoStream
 		if l.Exists {

@@ -426,12 +426,13 @@ func (in *Ingester) prepareChunk(id string, meta commands.Meta, decide commands.
 	md := meta.Metadata(now)
 	stream := agg.Stream(id)
 	proposed := make([]eventstore.EventData, len(evs))
+	ids := commands.EventIDs(meta.CommandID, stream)
 	for i, ev := range evs {
 		name, version, data, err := agg.Codec.Encode(ev)
 		if err != nil {
 			return "", nil, errs.E(op, err)
 		}
-		proposed[i] = eventstore.EventData{ID: commands.EventID(meta.CommandID, stream, i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
+		proposed[i] = eventstore.EventData{ID: ids(i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
 	}
 	return stream, proposed, nil
 }
