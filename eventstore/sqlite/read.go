@@ -116,7 +116,7 @@ func (s *Store) withReader(ctx context.Context, f func(r *reader) error) error {
 }
 
 // withBulkReader is withReader for a read of many events (at least
-// splitMin): its connections map the file in memory (mmap), which is the
+// splitMin of a stream, logBulkMin of the log): its connections map the file in memory (mmap), which is the
 // fastest way through many pages but costs an unmap each time the log has
 // changed since the connection's last read — far more than a short read of
 // a few pages through the page cache, which is what withReader's
@@ -169,6 +169,13 @@ func clampRev(r uint64) int64 {
 // dense (0, 1, 2, … and 1, 2, 3, …: the writer numbers events itself and
 // never skips a number), so a range splits exactly.
 const splitMin = 512
+
+// logBulkMin is the smallest read of the global log that goes to the bulk
+// readers. Catch-up reads come in batches of a projection's BatchSize
+// (default 500): read through the page cache, a batch of FIE records cost 23
+// µs an event, about a third of the FIER read model's time; mapped, the
+// model catches up 17,100–18,000 → 20,900–21,600 records/s.
+const logBulkMin = 256
 
 // probe is how many events a stream read without a limit takes before it
 // asks whether the stream is long enough to split the rest.
@@ -334,7 +341,7 @@ func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventst
 		span = uint64(limit)
 	}
 	with := s.withReader
-	if span >= splitMin {
+	if span >= logBulkMin {
 		with = s.withBulkReader
 	}
 	seq := func(after uint64, limit int, dst []eventstore.Event) ([]eventstore.Event, error) {
