@@ -209,6 +209,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 		if len(out) > 0 {
 			return nil
 		}
+		// Revisions start at 0: an empty read forward from 0, or backward
+		// from anywhere, finds no stream, with no second query (opening a
+		// case or an NSS request reads a stream that is not there yet).
+		if dir == eventstore.Backward || from == 0 {
+			found = false
+			return nil
+		}
 		_, err = queryInt(ctx, r.exists, args(stream))
 		if errors.Is(err, sql.ErrNoRows) {
 			found, err = false, nil
