@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"redengine/clock"
 	"redengine/commands"
@@ -241,41 +242,23 @@ func countRecords(records []fie.Record) Counts {
 // records in chunks of MaxRecordsPerAppend, each chunk a command whose ID
 // derives from base, the company and the chunk's index.
 func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, batches []companyBatch, put chunkFunc) (ReceiveResult, error) {
-	par := in.Parallel
-	if par <= 0 {
-		par = DefaultParallel
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
 	var (
-		mu    sync.Mutex
-		out   = ReceiveResult{Duplicate: true}
-		first error
-		wg    sync.WaitGroup
-		work  = make(chan *companyBatch)
+		mu   sync.Mutex
+		out  = ReceiveResult{Duplicate: len(batches) > 0}
+		work = make(chan *companyBatch)
 	)
-	fail := func(err error) {
-		mu.Lock()
-		if first == nil {
-			first = err
-			cancel()
-		}
-		mu.Unlock()
-	}
-	for range min(par, len(batches)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range min(in.parallel(), len(batches)) {
+		g.Go(func() error {
 			for b := range work {
 				chunk := 0
 				for recs := range b.chunks {
 					m := meta
-					m.CommandID = uuid.NewSHA1(base, []byte(b.id+"#"+strconv.Itoa(chunk)))
+					m.CommandID = chunkCommandID(base, b.id, chunk)
 					chunk++
-					res, err := put(ctx, b.id, m, Receive(b.id, obs, recs))
+					res, err := put(gctx, b.id, m, Receive(b.id, obs, recs))
 					if err != nil {
-						fail(err)
-						break
+						return err
 					}
 					mu.Lock()
 					if out.Position.Less(res.Position) {
@@ -285,28 +268,41 @@ func (in *Ingester) write(ctx context.Context, base uuid.UUID, meta commands.Met
 					mu.Unlock()
 				}
 			}
-		}()
+			return nil
+		})
 	}
-feed:
-	for i := range batches {
-		select {
-		case work <- &batches[i]:
-		case <-ctx.Done():
-			break feed
+	g.Go(func() error {
+		defer close(work)
+		for i := range batches {
+			select {
+			case work <- &batches[i]:
+			case <-gctx.Done():
+				return nil
+			}
 		}
-	}
-	close(work)
-	wg.Wait()
-	if first != nil {
-		return ReceiveResult{}, first
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return ReceiveResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return ReceiveResult{}, errs.E(errs.Unavailable, err)
 	}
-	if len(batches) == 0 {
-		out.Duplicate = false
-	}
 	return out, nil
+}
+
+// parallel is Parallel or its default.
+func (in *Ingester) parallel() int {
+	if in.Parallel <= 0 {
+		return DefaultParallel
+	}
+	return in.Parallel
+}
+
+// chunkCommandID is the command ID of a company's chunk-th chunk of an
+// import or a call whose command ID is base.
+func chunkCommandID(base uuid.UUID, company string, chunk int) uuid.UUID {
+	return uuid.NewSHA1(base, []byte(company+"#"+strconv.Itoa(chunk)))
 }
 
 // chunkFunc writes one chunk of a company's records as one command.
@@ -332,77 +328,56 @@ func (in *Ingester) handleChunk(ctx context.Context, id string, meta commands.Me
 // next one to be encoded.
 func (in *Ingester) writeFile(ctx context.Context, base uuid.UUID, meta commands.Meta, obs Observation, batches []companyBatch) error {
 	const op = errs.Op("fiecompany.append")
-	par := in.Parallel
-	if par <= 0 {
-		par = DefaultParallel
-	}
-	par = max(1, min(par, len(batches)))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type prepared struct {
 		stream string
 		events []eventstore.EventData
 	}
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		lanes = make([]chan prepared, par)
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if first == nil {
-			first = err
-			cancel()
-		}
-		mu.Unlock()
-	}
+	g, gctx := errgroup.WithContext(ctx)
+	lanes := make([]chan prepared, max(1, min(in.parallel(), len(batches))))
 	for i := range lanes {
-		lanes[i] = make(chan prepared, laneDepth)
-		wg.Add(1)
-		go func(lane <-chan prepared) {
-			defer wg.Done()
+		lane := make(chan prepared, laneDepth)
+		lanes[i] = lane
+		g.Go(func() error {
 			for p := range lane {
-				if ctx.Err() != nil {
-					continue // drain: the producer stops at the next send
-				}
-				if _, err := in.Store.Append(ctx, p.stream, eventstore.Any, p.events...); err != nil {
-					fail(errs.E(op, err))
+				if _, err := in.Store.Append(gctx, p.stream, eventstore.Any, p.events...); err != nil {
+					return errs.E(op, err) // the producer stops at its next send
 				}
 			}
-		}(lanes[i])
+			return nil
+		})
 	}
-produce:
-	for bi := range batches {
-		b := &batches[bi]
-		lane := lanes[bi%par]
-		chunk := 0
-		for recs := range b.chunks {
-			m := meta
-			m.CommandID = uuid.NewSHA1(base, []byte(b.id+"#"+strconv.Itoa(chunk)))
-			chunk++
-			// recs is valid until the next chunk: encoded here, before it.
-			stream, events, err := in.prepareChunk(b.id, m, Receive(b.id, obs, recs))
-			if err != nil {
-				fail(err)
-				break produce
+	g.Go(func() error {
+		defer func() {
+			for _, lane := range lanes {
+				close(lane)
 			}
-			if len(events) == 0 {
-				continue
-			}
-			select {
-			case lane <- prepared{stream, events}:
-			case <-ctx.Done():
-				break produce
+		}()
+		for bi := range batches {
+			b := &batches[bi]
+			chunk := 0
+			for recs := range b.chunks {
+				m := meta
+				m.CommandID = chunkCommandID(base, b.id, chunk)
+				chunk++
+				// recs is valid until the next chunk: encoded here, before it.
+				stream, events, err := in.prepareChunk(b.id, m, Receive(b.id, obs, recs))
+				if err != nil {
+					return err
+				}
+				if len(events) == 0 {
+					continue
+				}
+				select {
+				case lanes[bi%len(lanes)] <- prepared{stream, events}:
+				case <-gctx.Done():
+					return nil
+				}
 			}
 		}
-	}
-	for _, lane := range lanes {
-		close(lane)
-	}
-	wg.Wait()
-	if first != nil {
-		return first
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return errs.E(errs.Unavailable, err)
