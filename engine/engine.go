@@ -59,6 +59,10 @@ type Engine struct {
 	// configured (emails then wait in the outbox).
 	Mailer *mailer.Mailer
 
+	// imports is closed while FIE files are imported: the FIER read model
+	// waits meanwhile (projections.Options.Hold).
+	imports *projections.Gate
+
 	closeOnce  sync.Once
 	secretOnce sync.Once
 	master     []byte
@@ -84,7 +88,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{Config: cfg, Clock: clk, Log: log, Metrics: metrics.New()}
+	e := &Engine{Config: cfg, Clock: clk, Log: log, Metrics: metrics.New(), imports: projections.NewGate()}
 	if cfg.JWTSecret != "" {
 		iss, err := auth.NewIssuer(cfg.JWTSecret, clk.Now)
 		if err != nil {
@@ -230,6 +234,12 @@ func (e *Engine) startProjections(ctx context.Context, projs []projections.Proje
 		Logger:      e.Log,
 		Clock:       e.Clock,
 		WaitTimeout: e.Config.WaitTimeout,
+		Hold: func(name string) <-chan struct{} {
+			if name == readmodels.FIEName {
+				return e.imports.Held()
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ func (e *Engine) FIEIngester() *fiecompany.Ingester {
 		Store:     e.Store,
 		Clock:     e.Clock,
 		Parallel:  16,
+		Hold:      e.imports.Hold,
 	}
 }
 

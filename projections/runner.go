@@ -46,6 +46,16 @@ type Options struct {
 	OnBatch func(projection string, events int, checkpoint eventstore.Position)
 	// OnError, when set, is called for each failed batch (metrics).
 	OnError func(projection string, err error)
+	// Hold, when set, is asked before each batch whether a projection must
+	// wait: nil, or a channel closed when it may go on (a Gate's Held). A
+	// held projection leaves the shared reader, applies nothing, and catches
+	// up from its checkpoint once released: the engine holds the FIER read
+	// model while a FIE file is imported, so that the import has the cores
+	// and answers sooner, and the model then catches up alone, about as
+	// soon as it would have while competing. A projection is held at most
+	// MaxHold in a row (default 30s).
+	Hold    func(projection string) <-chan struct{}
+	MaxHold time.Duration
 }
 
 // Runner runs projections against a store and a read-model database.
@@ -84,6 +94,7 @@ type proj struct {
 	running   bool
 	lastErr   string
 	lastErrAt time.Time
+	heldSince time.Time // when Hold began to hold it (zero: not held)
 }
 
 // New returns a runner for the projections. It checks their names and tables
@@ -108,6 +119,9 @@ func New(db *sql.DB, store eventstore.Store, projections []Projection, opts Opti
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
+	}
+	if opts.MaxHold <= 0 {
+		opts.MaxHold = 30 * time.Second
 	}
 	r := &Runner{db: db, store: store, opts: opts, log: opts.Logger, by: map[string]*proj{},
 		live: newStmtCache(db), joins: make(chan *member)}
@@ -333,6 +347,15 @@ func (r *Runner) loop(ctx context.Context, pr *proj) {
 		if progressed {
 			backoff = r.opts.MinBackoff
 		}
+		if h, ok := errors.AsType[*heldError](err); ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-h.until:
+			case <-time.After(holdRecheck):
+			}
+			continue
+		}
 		pr.mu.Lock()
 		pr.lastErr, pr.lastErrAt = err.Error(), time.Now()
 		pr.mu.Unlock()
@@ -362,6 +385,9 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 	pr.set(cp)
 	// Catch up by reading full pages of the log: one transaction per page.
 	for {
+		if ch := r.held(pr); ch != nil {
+			return progressed, &heldError{until: ch}
+		}
 		evs, err := r.store.ReadAll(ctx, cp, r.opts.BatchSize)
 		if err != nil {
 			return progressed, errs.E(errs.Op("projections.Run"), err)
@@ -377,6 +403,9 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 		}
 	}
 	// Then follow the log with the others.
+	if ch := r.held(pr); ch != nil {
+		return progressed, &heldError{until: ch}
+	}
 	m := &member{pr: pr, from: cp, done: make(chan error, 1)}
 	select {
 	case r.joins <- m:
@@ -513,7 +542,10 @@ func (r *Runner) hub(ctx context.Context) {
 					break fill
 				}
 			}
-			members = r.applyShared(ctx, members, batch)
+			members = r.dropHeld(members)
+			if len(members) > 0 {
+				members = r.applyShared(ctx, members, batch)
+			}
 			at = batch[len(batch)-1].Position
 			clear(batch)
 			if len(members) == 0 {

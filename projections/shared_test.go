@@ -4,7 +4,9 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"redengine/clock"
 	"redengine/eventstore"
 	"redengine/projections"
 )
@@ -153,5 +155,96 @@ func TestSharedReaderKeepsGoingWithoutAFailingProjection(t *testing.T) {
 	}
 	if d, _ := r.Digest(ctx, "good"); d != dg {
 		t.Fatal("the live model differs from its rebuild")
+	}
+}
+
+func TestGateNests(t *testing.T) {
+	g := projections.NewGate()
+	if g.Held() != nil {
+		t.Fatal("a new gate is closed")
+	}
+	r1, r2 := g.Hold(), g.Hold()
+	held := g.Held()
+	r1()
+	r1() // twice is harmless
+	select {
+	case <-held:
+		t.Fatal("the gate opened with a hold left")
+	default:
+	}
+	r2()
+	select {
+	case <-held:
+	default:
+		t.Fatal("the gate stayed closed with no hold left")
+	}
+	if g.Held() != nil {
+		t.Fatal("Held after the last release")
+	}
+}
+
+// A projection held by a gate applies nothing while held, without an error,
+// the others carry on, and it catches up once released — or once held for
+// MaxHold by the runner's clock.
+func TestHeldProjectionWaitsForTheGate(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := e.db("readmodels.db")
+	held, other := &counts{name: "held"}, &counts{name: "other"}
+	gate := projections.NewGate()
+	clk := clock.NewManual(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	opts := quiet()
+	opts.Clock = clk
+	opts.MaxHold = time.Minute
+	opts.Hold = func(name string) <-chan struct{} {
+		if name == "held" {
+			return gate.Held()
+		}
+		return nil
+	}
+	r, err := projections.New(db, e.store, []projections.Projection{held, other}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	pos := e.appendN("a", 2, 40)
+	for _, name := range r.Names() {
+		if err := r.WaitFor(ctx, name, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	release := gate.Hold()
+	pos = e.appendN("a", 2, 100)
+	if err := r.WaitFor(ctx, "other", pos); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := sum(t, db, "held_streams"); n != 40 {
+		t.Fatalf("held projection applied %d events, want the 40 before the hold", n)
+	}
+	if st, _ := r.Status(ctx); st[0].LastError != "" {
+		t.Fatalf("a held projection reports an error: %+v", st[0])
+	}
+	release()
+	if err := r.WaitFor(ctx, "held", pos); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := sum(t, db, "held_streams"); n != 140 {
+		t.Fatalf("released projection has %d events, want 140", n)
+	}
+
+	// Held for longer than MaxHold: it goes on regardless.
+	release = gate.Hold()
+	defer release()
+	pos = e.appendN("a", 2, 10)
+	if err := r.WaitFor(ctx, "other", pos); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := sum(t, db, "held_streams"); n != 140 {
+		t.Fatalf("held projection applied %d events, want 140", n)
+	}
+	clk.Advance(2 * time.Minute)
+	if err := r.WaitFor(ctx, "held", pos); err != nil {
+		t.Fatal(err)
 	}
 }

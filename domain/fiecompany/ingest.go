@@ -46,6 +46,10 @@ type Ingester struct {
 	// files go through Companies.Handle too.
 	Store eventstore.Store
 	Clock clock.Clock
+	// Hold, when set, is called before the records of a file are written
+	// and its release after: the engine holds the FIER read model back
+	// meanwhile (projections.Gate), so that the import has the cores.
+	Hold func() (release func())
 	// Parallel is how many companies are written concurrently (default
 	// DefaultParallel): appends in flight at once, which the event store
 	// commits together.
@@ -96,6 +100,10 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 	batches := groupFile(f)
 	obs := Observation{Source: SourceFile, FileHash: hash, FileDate: f.Date}
 	base := commands.IDFromKey("fie import", hash)
+	if in.Hold != nil {
+		release := in.Hold()
+		defer release()
+	}
 	if in.Store == nil || in.Clock == nil {
 		_, err = in.write(ctx, base, meta, obs, batches, in.handleChunk)
 	} else {
