@@ -63,11 +63,7 @@ func TestSharedReaderReadsTheLogOnce(t *testing.T) {
 	e.appendN("a", 3, 100)
 	e.appendN("b", 2, 50)
 	pos := e.appendN("z", 4, 150)
-	for _, name := range r.Names() {
-		if err := r.WaitFor(ctx, name, pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitAll(t, r, pos)
 	if n := store.subscriptions.Load(); n != 1 {
 		t.Fatalf("%d subscriptions for %d projections", n, len(projs))
 	}
@@ -116,11 +112,7 @@ func TestSharedReaderKeepsGoingWithoutAFailingProjection(t *testing.T) {
 	start(t, r)
 	// Both are live before the poison event arrives.
 	pos := e.appendN("a", 2, 40)
-	for _, name := range r.Names() {
-		if err := r.WaitFor(ctx, name, pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitAll(t, r, pos)
 	poison := "p-0@5"
 	bad.poison.Store(&poison)
 	e.appendN("p", 1, 10)
@@ -139,11 +131,7 @@ func TestSharedReaderKeepsGoingWithoutAFailingProjection(t *testing.T) {
 	}
 	bad.poison.Store(nil) // fixed
 	pos = e.appendN("a", 2, 25)
-	for _, name := range r.Names() {
-		if err := r.WaitFor(ctx, name, pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitAll(t, r, pos)
 	for _, table := range []string{"good_streams", "bad_streams"} {
 		if rows, n := sum(t, db, table); rows != 3 || n != 125 {
 			t.Fatalf("%s after the fix: %d rows, %d events; want 3, 125", table, rows, n)
@@ -208,11 +196,7 @@ func TestHeldProjectionWaitsForTheGate(t *testing.T) {
 	}
 	start(t, r)
 	pos := e.appendN("a", 2, 40)
-	for _, name := range r.Names() {
-		if err := r.WaitFor(ctx, name, pos); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitAll(t, r, pos)
 
 	release := gate.Hold()
 	pos = e.appendN("a", 2, 100)
@@ -246,5 +230,15 @@ func TestHeldProjectionWaitsForTheGate(t *testing.T) {
 	clk.Advance(2 * time.Minute)
 	if err := r.WaitFor(ctx, "held", pos); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitAll waits until every projection of r has applied the log up to pos.
+func waitAll(t *testing.T, r *projections.Runner, pos eventstore.Position) {
+	t.Helper()
+	for _, name := range r.Names() {
+		if err := r.WaitFor(context.Background(), name, pos); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
