@@ -116,11 +116,11 @@ func (s *Store) withReader(ctx context.Context, f func(r *reader) error) error {
 }
 
 // withBulkReader is withReader for a read of many events (at least
-// splitMin of a stream, logBulkMin of the log): its connections map the file in memory (mmap), which is the
-// fastest way through many pages but costs an unmap each time the log has
-// changed since the connection's last read — far more than a short read of
-// a few pages through the page cache, which is what withReader's
-// connections do.
+// splitMin of a stream, logBulkMin of the log): its connections map the
+// file in memory (mmap), which is the fastest way through many pages but
+// costs an unmap each time the log has changed since the connection's last
+// read — far more than a short read of a few pages through the page cache,
+// which is what withReader's connections do.
 func (s *Store) withBulkReader(ctx context.Context, f func(r *reader) error) error {
 	return s.withPool(ctx, &s.bulk, f)
 }
