@@ -75,13 +75,24 @@ func (r *Runner) Rebuild(ctx context.Context, name string, progress func(done, t
 	defer stmts.close()
 	var pos eventstore.Position
 	done := 0
+	var ahead <-chan page // the next page, read while this one is applied
 	for {
-		evs, err := r.store.ReadAll(ctx, pos, r.opts.BatchSize)
-		if err != nil {
-			return errs.E(op, err)
+		p := page{}
+		if ahead != nil {
+			p = <-ahead
+			ahead = nil
+		} else {
+			p.evs, p.err = r.store.ReadAll(ctx, pos, r.opts.BatchSize)
+		}
+		evs := p.evs
+		if p.err != nil {
+			return errs.E(op, p.err)
 		}
 		if len(evs) == 0 {
 			break
+		}
+		if len(evs) == r.opts.BatchSize {
+			ahead = r.readAhead(ctx, evs[len(evs)-1].Position)
 		}
 		if err := r.inTx(ctx, func(tx *sql.Tx) error {
 			pos, err = r.applyTo(withStmts(ctx, stmts, tx), tx, pr, shadow, pos, evs)

@@ -383,22 +383,36 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 		return false, err
 	}
 	pr.set(cp)
-	// Catch up by reading full pages of the log: one transaction per page.
+	// Catch up by reading full pages of the log: one transaction per page,
+	// the next page read while this one is applied (the log and the read
+	// models are two files: the reads of one and the writes of the other
+	// go on two cores).
+	var ahead <-chan page
 	for {
 		if ch := r.held(pr); ch != nil {
 			return progressed, &heldError{until: ch}
 		}
-		evs, err := r.store.ReadAll(ctx, cp, r.opts.BatchSize)
-		if err != nil {
-			return progressed, errs.E(errs.Op("projections.Run"), err)
+		p := page{}
+		if ahead != nil {
+			p = <-ahead
+		} else {
+			p.evs, p.err = r.store.ReadAll(ctx, cp, r.opts.BatchSize)
 		}
-		if len(evs) > 0 {
-			if cp, err = r.applyLive(ctx, pr, evs); err != nil {
+		if p.err != nil {
+			return progressed, errs.E(errs.Op("projections.Run"), p.err)
+		}
+		full := len(p.evs) == r.opts.BatchSize
+		ahead = nil
+		if full {
+			ahead = r.readAhead(ctx, p.evs[len(p.evs)-1].Position)
+		}
+		if len(p.evs) > 0 {
+			if cp, err = r.applyLive(ctx, pr, p.evs); err != nil {
 				return progressed, err
 			}
 			progressed = true
 		}
-		if len(evs) < r.opts.BatchSize {
+		if !full {
 			break
 		}
 	}
@@ -418,6 +432,24 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 	case <-ctx.Done():
 		return progressed, ctx.Err()
 	}
+}
+
+// page is a page of the log read ahead.
+type page struct {
+	evs []eventstore.Event
+	err error
+}
+
+// readAhead reads the page of the log after from on a goroutine of its own;
+// the page arrives on the channel (buffered: a page nobody waits for any
+// more is dropped with it).
+func (r *Runner) readAhead(ctx context.Context, from eventstore.Position) <-chan page {
+	ch := make(chan page, 1)
+	go func() {
+		evs, err := r.store.ReadAll(ctx, from, r.opts.BatchSize)
+		ch <- page{evs, err}
+	}()
+	return ch
 }
 
 // member is a caught-up projection fed by the shared reader.
