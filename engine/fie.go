@@ -10,7 +10,6 @@ import (
 	"redengine/api"
 	"redengine/commands"
 	"redengine/domain/fiecompany"
-	"redengine/errs"
 	"redengine/eventstore"
 	"redengine/fie"
 	"redengine/fie/fier"
@@ -55,29 +54,11 @@ func (e *Engine) fieFeature(dir *api.Directory) (feature, error) {
 	return feature{Module: mod, Projections: []projections.Projection{readmodels.NewFIE()}}, nil
 }
 
-// CatchUpFIE brings the FIE read model up to the log's head, running the
-// projections until it is there (for the command line, which does not serve).
-// It keeps waiting while ctx lasts.
+// CatchUpFIE brings the FIE read model up to the log's end (for the command
+// line, which does not serve), alone: the other read models catch up when
+// the engine next serves.
 func (e *Engine) CatchUpFIE(ctx context.Context) error {
-	head, err := e.Store.Head(ctx)
-	if err != nil {
-		return err
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := e.Projections.Run(runCtx); err != nil && runCtx.Err() == nil {
-			e.Log.Error("projections stopped", "error", err.Error())
-		}
-	}()
-	defer func() { stop(); <-done }()
-	for {
-		err := e.Projections.WaitFor(ctx, readmodels.FIEName, head)
-		if err == nil || ctx.Err() != nil || !errs.Is(errs.Unavailable, err) {
-			return err
-		}
-	}
+	return e.Projections.CatchUp(ctx, readmodels.FIEName)
 }
 
 // ExportFIER writes the FIER workbook of ccc for the processes received

@@ -383,38 +383,9 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 		return false, err
 	}
 	pr.set(cp)
-	// Catch up by reading full pages of the log: one transaction per page,
-	// the next page read while this one is applied (the log and the read
-	// models are two files: the reads of one and the writes of the other
-	// go on two cores).
-	var ahead <-chan page
-	for {
-		if ch := r.held(pr); ch != nil {
-			return progressed, &heldError{until: ch}
-		}
-		p := page{}
-		if ahead != nil {
-			p = <-ahead
-		} else {
-			p.evs, p.err = r.store.ReadAll(ctx, cp, r.opts.BatchSize)
-		}
-		if p.err != nil {
-			return progressed, errs.E(errs.Op("projections.Run"), p.err)
-		}
-		full := len(p.evs) == r.opts.BatchSize
-		ahead = nil
-		if full {
-			ahead = r.readAhead(ctx, p.evs[len(p.evs)-1].Position)
-		}
-		if len(p.evs) > 0 {
-			if cp, err = r.applyLive(ctx, pr, p.evs); err != nil {
-				return progressed, err
-			}
-			progressed = true
-		}
-		if !full {
-			break
-		}
+	cp, progressed, err = r.catchUp(ctx, pr, cp)
+	if err != nil {
+		return progressed, err
 	}
 	// Then follow the log with the others.
 	if ch := r.held(pr); ch != nil {
@@ -432,6 +403,67 @@ func (r *Runner) consume(ctx context.Context, pr *proj) (progressed bool, err er
 	case <-ctx.Done():
 		return progressed, ctx.Err()
 	}
+}
+
+// catchUp applies the log to pr from cp, by full pages, one transaction
+// per page, until a page comes back short; it returns the new checkpoint and
+// whether it committed anything. The next page is read while the current
+// one is applied (the log and the read models are two files: the reads of
+// one and the writes of the other go on two cores).
+func (r *Runner) catchUp(ctx context.Context, pr *proj, cp eventstore.Position) (_ eventstore.Position, progressed bool, err error) {
+	var ahead <-chan page
+	for {
+		if ch := r.held(pr); ch != nil {
+			return cp, progressed, &heldError{until: ch}
+		}
+		p := page{}
+		if ahead != nil {
+			p = <-ahead
+		} else {
+			p.evs, p.err = r.store.ReadAll(ctx, cp, r.opts.BatchSize)
+		}
+		if p.err != nil {
+			return cp, progressed, errs.E(errs.Op("projections.Run"), p.err)
+		}
+		full := len(p.evs) == r.opts.BatchSize
+		ahead = nil
+		if full {
+			ahead = r.readAhead(ctx, p.evs[len(p.evs)-1].Position)
+		}
+		if len(p.evs) > 0 {
+			if cp, err = r.applyLive(ctx, pr, p.evs); err != nil {
+				return cp, progressed, err
+			}
+			progressed = true
+		}
+		if !full {
+			return cp, progressed, nil
+		}
+	}
+}
+
+// CatchUp applies the log to the projection name from its checkpoint up to
+// the log's end and returns, without joining the shared reader: for a
+// command that needs one read model up to date and no other (redengine fie
+// export). It is safe beside a running Run, here or in another process: each
+// page's transaction skips what the checkpoint already covers.
+func (r *Runner) CatchUp(ctx context.Context, name string) error {
+	const op = errs.Op("projections.CatchUp")
+	pr, err := r.get(op, name)
+	if err != nil {
+		return err
+	}
+	if err := r.Init(ctx); err != nil {
+		return errs.E(op, err)
+	}
+	cp, err := r.checkpoint(ctx, pr.name)
+	if err != nil {
+		return errs.E(op, err)
+	}
+	if _, _, err := r.catchUp(ctx, pr, cp); err != nil {
+		return errs.E(op, err)
+	}
+	return nil
 }
 
 // page is a page of the log read ahead.

@@ -242,3 +242,33 @@ func waitAll(t *testing.T, r *projections.Runner, pos eventstore.Position) {
 		}
 	}
 }
+
+// CatchUp brings one projection to the end of the log, without Run, and
+// leaves the others where they were.
+func TestCatchUpOne(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := e.db("readmodels.db")
+	one, other := &counts{name: "one"}, &counts{name: "other"}
+	r, err := projections.New(db, e.store, []projections.Projection{one, other}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := e.appendN("a", 3, 1234) // pages of 500: two full, one short
+	if err := r.CatchUp(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if rows, n := sum(t, db, "one_streams"); rows != 3 || n != 1234 {
+		t.Fatalf("after CatchUp: %d rows, %d events; want 3, 1234", rows, n)
+	}
+	st, err := r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st[0].Checkpoint != pos || st[1].Checkpoint != (eventstore.Position{}) {
+		t.Fatalf("checkpoints after CatchUp of one: %+v", st)
+	}
+	if err := r.CatchUp(ctx, "missing"); err == nil {
+		t.Fatal("CatchUp of an unknown projection")
+	}
+}
