@@ -9,7 +9,7 @@ import (
 // Gate is a switch that bulk writers close while they run, so that the
 // projections Options.Hold ties to it wait instead of competing with them
 // for the cores (see Options.Hold). Holds nest: the gate opens when the last
-// one is released. The zero value is not usable; use NewGate.
+// one is released. The zero value is an open gate.
 type Gate struct {
 	mu   sync.Mutex
 	n    int

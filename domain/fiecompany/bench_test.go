@@ -15,14 +15,7 @@ import (
 // 50 workers × 2 records) into a SQLite store on disk: parse, validate, one
 // event per record on the company streams, the import record last.
 func BenchmarkImportFile100k(b *testing.B) {
-	files := make([][]byte, b.N)
-	for i := range files {
-		var buf bytes.Buffer
-		if err := fietest.Generate(&buf, 1000, 50, 2, int64(100+i)); err != nil {
-			b.Fatal(err)
-		}
-		files[i] = buf.Bytes()
-	}
+	files := benchFiles(b, 1000, 50)
 	in, s := ingester(b)
 	in.Parallel = 16 // as the engine's (engine.FIEIngester)
 	b.SetBytes(int64(len(files[0])))
@@ -55,14 +48,7 @@ func cpuTime() time.Duration {
 // company (50,000 workers × 2 records): every record on one stream, so the
 // chunks are appended one after the other.
 func BenchmarkImportFileOneCompany100k(b *testing.B) {
-	files := make([][]byte, b.N)
-	for i := range files {
-		var buf bytes.Buffer
-		if err := fietest.Generate(&buf, 1, 50000, 2, int64(100+i)); err != nil {
-			b.Fatal(err)
-		}
-		files[i] = buf.Bytes()
-	}
+	files := benchFiles(b, 1, 50000)
 	in, _ := ingester(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -72,4 +58,19 @@ func BenchmarkImportFileOneCompany100k(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*100_000)/b.Elapsed().Seconds(), "records/s")
+}
+
+// benchFiles generates b.N different files of companies × workers × 2
+// records, before the timer starts.
+func benchFiles(b *testing.B, companies, workers int) [][]byte {
+	b.Helper()
+	files := make([][]byte, b.N)
+	for i := range files {
+		var buf bytes.Buffer
+		if err := fietest.Generate(&buf, companies, workers, 2, int64(100+i)); err != nil {
+			b.Fatal(err)
+		}
+		files[i] = buf.Bytes()
+	}
+	return files
 }
