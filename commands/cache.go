@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+
+	"redengine/eventstore"
 )
 
 // DefaultCacheSize is how many streams a Handler keeps folded in memory by
@@ -26,6 +28,11 @@ type entry[S any] struct {
 	// so a long stream costs 8 bytes per command; a collision only sends a
 	// command down the slow path, which compares the IDs themselves).
 	cmds *cmdSet
+	// mark is the store's moment taken before the read (or the append)
+	// that gave this entry: while the store says the stream is unchanged
+	// since, the entry is its latest state (eventstore.Changes). Zero:
+	// none, the entry must be brought up to date by a read.
+	mark eventstore.Mark
 }
 
 // stateCache is a bounded LRU map from stream name to its latest known
@@ -64,12 +71,14 @@ func (c *stateCache[S]) get(stream string) *entry[S] {
 // put records e as the entry of stream unless the cache already holds a
 // later revision of it (a slower concurrent command finishing last must not
 // move the cache back; a stale entry would still be correct, only slower).
+// An entry of the same revision with a mark replaces the held one: it was
+// just vouched for.
 func (c *stateCache[S]) put(stream string, e *entry[S]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[stream]; ok {
 		it := el.Value.(*cacheItem[S])
-		if it.e.Revision < e.Revision {
+		if it.e.Revision < e.Revision || (it.e.Revision == e.Revision && !e.mark.IsZero()) {
 			it.e = e
 		}
 		c.lru.MoveToFront(el)

@@ -153,8 +153,9 @@ type Handler[S any] struct {
 	agg         Aggregate[S]
 	maxAttempts int
 	onConflict  func(stream string, attempt int)
-	cache       *stateCache[S] // nil: disabled
-	seed        maphash.Seed   // of the command-ID hashes of cached entries
+	cache       *stateCache[S]     // nil: disabled
+	seed        maphash.Seed       // of the command-ID hashes of cached entries
+	changes     eventstore.Changes // the store's, if it tracks changes; else nil
 
 	turnsMu sync.Mutex
 	turns   map[string]*streamTurn[S] // streams with a command running or waiting
@@ -260,7 +261,7 @@ func (h *Handler[S]) runTurn(stream string, p *pending[S]) {
 func (h *Handler[S]) runBatch(stream string, batch []*pending[S]) (alone []*pending[S]) {
 	const op = errs.Op("commands.Handle")
 	ctx := context.WithoutCancel(batch[0].ctx)
-	cur, _, _, err := h.current(ctx, stream, "", true)
+	cur, _, _, err := h.current(ctx, stream, "", true, true)
 	if err != nil {
 		return batch
 	}
@@ -402,8 +403,12 @@ func NewHandler[S any](store eventstore.Store, clk clock.Clock, agg Aggregate[S]
 	if o.maxAttempts < 1 {
 		o.maxAttempts = 1
 	}
-	return &Handler[S]{store: store, clock: clk, agg: agg, maxAttempts: o.maxAttempts, onConflict: o.onConflict,
+	h := &Handler[S]{store: store, clock: clk, agg: agg, maxAttempts: o.maxAttempts, onConflict: o.onConflict,
 		cache: newStateCache[S](o.cacheSize), seed: maphash.MakeSeed()}
+	if c, ok := store.(eventstore.Changes); ok && h.cache != nil {
+		h.changes = c
+	}
+	return h
 }
 
 // CachedStreams returns how many streams the handler holds folded in memory.
@@ -475,7 +480,7 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 		// the next attempt reads. Only an acceptance is proved fresh that
 		// way, so a refusal (or a decision to do nothing) on a trusted state
 		// is decided again on a state read from the store.
-		cur, prior, trusted, err := h.current(ctx, stream, cmd, trust)
+		cur, prior, trusted, err := h.current(ctx, stream, cmd, trust, trust)
 		if err != nil {
 			return Result[S]{}, err
 		}
@@ -571,7 +576,7 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 // stream: from its cached state, the events after it). A missing stream is
 // not an error: Exists is false and State is the initial state.
 func (h *Handler[S]) Load(ctx context.Context, id string) (Loaded[S], error) {
-	e, _, _, err := h.current(ctx, h.agg.Stream(id), "", false)
+	e, _, _, err := h.current(ctx, h.agg.Stream(id), "", true, false)
 	if err != nil {
 		return Loaded[S]{}, err
 	}
@@ -654,8 +659,12 @@ func (h *Handler[S]) hash(cmd string) uint64 { return maphash.String(h.seed, cmd
 // command IDs may include cmd (a repeat of an older command, rare), is
 // folded from the start. With trust, a cached stream whose command IDs
 // do not include cmd is returned as cached, without reading: the caller
-// appends at its revision, which fails if the stream has moved on.
-func (h *Handler[S]) current(ctx context.Context, stream, cmd string, trust bool) (e *entry[S], prior []eventstore.Event, trusted bool, err error) {
+// appends at its revision, which fails if the stream has moved on. With
+// vouch, a cached stream the store vouches for (eventstore.Changes) is
+// returned as cached and not trusted: it is current. A command that lost an
+// append race asks without vouch: a process that committed may not have
+// counted its commit yet (it does before it answers).
+func (h *Handler[S]) current(ctx context.Context, stream, cmd string, vouch, trust bool) (e *entry[S], prior []eventstore.Event, trusted bool, err error) {
 	if h.cache == nil {
 		e, prior, err = h.load(ctx, stream, nil, cmd, false)
 		return e, prior, false, err
@@ -664,6 +673,11 @@ func (h *Handler[S]) current(ctx context.Context, stream, cmd string, trust bool
 	if base == nil || (cmd != "" && base.cmds.has(h.hash(cmd))) {
 		e, prior, err = h.load(ctx, stream, nil, cmd, true)
 		return e, prior, false, err
+	}
+	if vouch && h.vouched(stream, base) {
+		// As good as a read: the store vouches that nothing was appended
+		// to the stream since the cached state was read or written.
+		return base, nil, false, nil
 	}
 	if trust {
 		return base, nil, true, nil
@@ -674,7 +688,7 @@ func (h *Handler[S]) current(ctx context.Context, stream, cmd string, trust bool
 
 // refresh brings the cached base of stream up to date.
 func (h *Handler[S]) refresh(ctx context.Context, stream, cmd string, base *entry[S]) (*entry[S], []eventstore.Event, error) {
-	e := &entry[S]{Loaded: base.Loaded}
+	e := &entry[S]{Loaded: base.Loaded, mark: h.mark()}
 	var hashes []uint64
 	// Read from the cached last event itself, not the one after it: the
 	// read is never empty (an empty read of an existing stream costs the
@@ -693,6 +707,12 @@ func (h *Handler[S]) refresh(ctx context.Context, stream, cmd string, base *entr
 		return h.load(ctx, stream, nil, cmd, true)
 	}
 	if folded == 0 {
+		if !e.mark.IsZero() {
+			// The same state, vouched for from a later moment.
+			fresh := *base
+			fresh.mark = e.mark
+			h.cache.put(stream, &fresh)
+		}
 		return base, nil, nil
 	}
 	e.lastID = lastID
@@ -709,6 +729,7 @@ func (h *Handler[S]) load(ctx context.Context, stream string, at *Point, cmd str
 	var hashes *[]uint64
 	if cache {
 		hashes = new([]uint64)
+		e.mark = h.mark()
 	}
 	prior, _, lastID, found, err := h.fold(ctx, &e.Loaded, 0, nil, at, cmd, hashes)
 	if err != nil {
@@ -807,7 +828,23 @@ func (h *Handler[S]) remember(cur *entry[S], recorded []eventstore.Event, state 
 			Position: last.Position, LastOccurredAt: last.Metadata.OccurredAt},
 		lastID: last.ID,
 		cmds:   cur.cmds.with(hashes),
+		mark:   ar.Mark,
 	})
+}
+
+// mark returns the store's moment now, taken before a read whose result the
+// cache keeps (the zero Mark when the store does not track changes).
+func (h *Handler[S]) mark() eventstore.Mark {
+	if h.changes == nil {
+		return eventstore.Mark{}
+	}
+	return h.changes.Mark()
+}
+
+// vouched reports whether the store vouches that the cached entry of
+// stream is still its latest state.
+func (h *Handler[S]) vouched(stream string, e *entry[S]) bool {
+	return h.changes != nil && !e.mark.IsZero() && h.changes.Unchanged(stream, e.mark)
 }
 
 func (h *Handler[S]) decode(e eventstore.Event) (Event, error) {

@@ -100,7 +100,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	store = countingStore{Store: store, m: e.Metrics}
+	store = counting(store, e.Metrics)
 	e.Store = store
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		e.Close()

@@ -15,6 +15,7 @@ import (
 	"redengine/config"
 	"redengine/docs"
 	"redengine/engine/enginetest"
+	"redengine/eventstore"
 )
 
 // TestOpenAPICoversRoutes fails when a route of the server is missing from
@@ -89,6 +90,11 @@ func TestMetricsCountAppendsAndRequests(t *testing.T) {
 	}
 	if strings.Contains(body, "ana") {
 		t.Error("/metrics carries a user name")
+	}
+	// The counting wrapper keeps the SQLite store's change tracking, which
+	// lets the command handlers use cached streams without reading them.
+	if _, ok := e.Store.(eventstore.Changes); !ok {
+		t.Error("the engine's store hides eventstore.Changes")
 	}
 }
 

@@ -15,6 +15,23 @@ type countingStore struct {
 	m *metrics.Metrics
 }
 
+// countingChanges is a countingStore of a store that tracks changes: it
+// keeps Mark and Unchanged visible to the command handlers (a wrapper that
+// hid them would make every load read its stream again).
+type countingChanges struct {
+	countingStore
+	eventstore.Changes
+}
+
+// counting wraps store in a countingStore, keeping eventstore.Changes.
+func counting(store eventstore.Store, m *metrics.Metrics) eventstore.Store {
+	cs := countingStore{Store: store, m: m}
+	if c, ok := store.(eventstore.Changes); ok {
+		return countingChanges{countingStore: cs, Changes: c}
+	}
+	return cs
+}
+
 func (s countingStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
 	r, err := s.Store.Append(ctx, stream, expected, events...)
 	var wrong *eventstore.WrongExpectedVersionError

@@ -189,6 +189,31 @@ type AppendResult struct {
 	// position (read them back instead).
 	// Their Data share memory with the appended EventData.
 	Events []Event
+	// Mark is the moment right after this append, for a store that tracks
+	// changes (see Changes): Unchanged(stream, Mark) holds until the
+	// stream's next append. The zero Mark from other stores.
+	Mark Mark
+}
+
+// Mark is a moment in a store's history, as a store that tracks changes
+// (Changes) takes it. Its fields mean something only to that store.
+type Mark struct{ Local, Shared uint64 }
+
+// IsZero reports whether m is the zero Mark (no moment).
+func (m Mark) IsZero() bool { return m == Mark{} }
+
+// Changes is implemented by a store that can tell, without reading, that a
+// stream has had no append since a moment: a cache of a stream read after
+// Mark may be used as it is while Unchanged holds, and read again once it
+// does not. Unchanged may answer false when unsure (it then costs only a
+// read); it never answers true for a stream that an acknowledged append
+// changed after the moment.
+type Changes interface {
+	// Mark returns the moment now; take it before the read it will vouch for.
+	Mark() Mark
+	// Unchanged reports whether no append to stream has been acknowledged,
+	// by this process or another, since m.
+	Unchanged(stream string, m Mark) bool
 }
 
 // Direction of a stream read.

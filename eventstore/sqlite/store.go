@@ -130,6 +130,7 @@ type Store struct {
 	finishCheckpoint atomic.Bool
 	cpDone           chan struct{}
 	stats            struct{ commits, appends, events, checkpoints atomic.Uint64 }
+	changes          *changes // which streams changed since a mark (Mark, Unchanged)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -267,8 +268,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		cdb:        cdb,
 		cpWake:     make(chan struct{}, 1),
 		cpDone:     make(chan struct{}),
+		changes:    openChanges(path + "-changes"),
 	}
 	fail := func(err error) (*Store, error) {
+		s.changes.close()
 		if s.w != nil {
 			s.w.close()
 		}
@@ -322,7 +325,7 @@ func (s *Store) Close() error {
 		s.w.close()
 		s.reads.close()
 		s.bulk.close()
-		err = errors.Join(s.rdb.Close(), s.wdb.Close(), s.cdb.Close())
+		err = errors.Join(s.rdb.Close(), s.wdb.Close(), s.cdb.Close(), s.changes.close())
 		if err != nil {
 			err = dbErr("sqlite.Close", err)
 		}

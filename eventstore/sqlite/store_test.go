@@ -439,6 +439,7 @@ func TestOtherProcess(t *testing.T) {
 	}
 	defer sub.Close()
 
+	mark := s.Mark()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestOtherProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "REDENGINE_SQLITE_CHILD="+path)
 	out, err := cmd.CombinedOutput()
@@ -453,6 +454,11 @@ func TestOtherProcess(t *testing.T) {
 		if e.Stream != "hijo" || e.Revision != uint64(i) {
 			t.Fatalf("event %d from the child: %q r%d", i, e.Stream, e.Revision)
 		}
+	}
+	// The child's commits raised the counter the two processes share: a
+	// cache of "padre" read before them is no longer vouched for.
+	if s.Unchanged("padre", mark) {
+		t.Fatal(`"padre" unchanged since before the child's appends`)
 	}
 	// The child extended "padre" too; this writer must notice.
 	r, err := s.Append(ctx, "padre", eventstore.Revision(1), ev("E", 2))
@@ -650,5 +656,87 @@ func TestLargeAppend(t *testing.T) {
 	// The same append again is a re-append.
 	if again, err := s.Append(ctx, "big", eventstore.NoStream, evs...); err != nil || again.NextRevision != res.NextRevision || again.Position != res.Position || again.Events != nil {
 		t.Fatalf("re-append: %+v %v, want %+v", again, err, res)
+	}
+}
+
+// TestChanges: a store vouches that a stream is unchanged since a mark
+// until an append to it here, or any commit of another store on the file
+// (another process: here a second Store, with its own mapping of the
+// counter file), or another store opening it.
+func TestChanges(t *testing.T) {
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	open := func() *sqlite.Store {
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	m := a.Mark()
+	if m.IsZero() || !a.Unchanged("x", m) {
+		t.Fatalf("mark %+v: not vouched for with nothing appended", m)
+	}
+	if a.Unchanged("x", eventstore.Mark{}) {
+		t.Fatal("the zero mark vouched for")
+	}
+	first := ev("E", 0)
+	r, err := a.Append(ctx, "x", eventstore.NoStream, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Unchanged("x", m) {
+		t.Fatal(`"x" unchanged after an append to it`)
+	}
+	if !a.Unchanged("y", m) {
+		t.Fatal(`"y" not vouched for after an append to "x" only`)
+	}
+	if r.Mark.IsZero() || !a.Unchanged("x", r.Mark) {
+		t.Fatalf("the append's mark %+v not vouched for", r.Mark)
+	}
+	// Appends that write nothing change nothing and carry no mark.
+	rep, err := a.Append(ctx, "x", eventstore.NoStream, first)
+	if err != nil || !rep.Mark.IsZero() {
+		t.Fatalf("re-append: %+v %v, want no mark", rep, err)
+	}
+	var wrong *eventstore.WrongExpectedVersionError
+	if _, err := a.Append(ctx, "x", eventstore.NoStream, ev("E", 1)); !errors.As(err, &wrong) {
+		t.Fatalf("append at a wrong revision: %v", err)
+	}
+	if !a.Unchanged("x", r.Mark) {
+		t.Fatal(`"x" not vouched for after appends that wrote nothing`)
+	}
+
+	// Another store's commit: this one cannot tell which stream changed.
+	m2 := a.Mark()
+	if _, err := b.Append(ctx, "y", eventstore.NoStream, ev("E", 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, stream := range []string{"x", "y"} {
+		if a.Unchanged(stream, m2) || a.Unchanged(stream, r.Mark) {
+			t.Fatalf("%q vouched for after another store's commit", stream)
+		}
+	}
+	if !b.Unchanged("y", b.Mark()) {
+		t.Fatal("a fresh mark of the other store not vouched for")
+	}
+	m3 := a.Mark()
+	if !a.Unchanged("x", m3) {
+		t.Fatal("a mark taken after the other store's commit not vouched for")
+	}
+	// A store opening the file raises the counter (an append whose process
+	// died before counting it is seen when the process starts again).
+	open()
+	if a.Unchanged("x", m3) {
+		t.Fatal("vouched for after another store opened the file")
+	}
+	m4 := a.Mark()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Unchanged("x", m4) || !a.Mark().IsZero() {
+		t.Fatal("a closed store vouches")
 	}
 }

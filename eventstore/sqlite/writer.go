@@ -142,7 +142,8 @@ type writer struct {
 	heads           map[string]head // committed heads of streams
 	over            map[string]head // heads changed by the open transaction
 	group           []*appendReq
-	args            []any // the insert's arguments, reused
+	args            []any    // the insert's arguments, reused
+	streams         []string // the streams a commit appended to, reused
 }
 
 // insertRows is how many events one multi-row INSERT writes.
@@ -295,7 +296,18 @@ func (w *writer) commitGroup(group []*appendReq) {
 		}
 		return
 	}
-	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	_, err := w.conn.ExecContext(ctx, "COMMIT")
+	// Counted before any answer, committed or not (a failed COMMIT may
+	// still have reached the file): see changes.
+	w.streams = w.streams[:0]
+	for _, r := range live {
+		if r.written {
+			w.streams = append(w.streams, r.stream)
+		}
+	}
+	mark := w.s.changes.committed(w.streams)
+	clear(w.streams)
+	if err != nil {
 		w.rollback(ctx)
 		clear(w.heads)
 		w.seq = 0
@@ -324,6 +336,11 @@ func (w *writer) commitGroup(group []*appendReq) {
 	}
 	w.s.advance(w.seq)
 	for _, r := range live {
+		if r.written && r.err == nil {
+			// Only an append that wrote its events leaves the stream's head
+			// where its result says (a re-append's may be further on).
+			r.res.Mark = mark
+		}
 		w.answer(r)
 	}
 	if w.sinceCheckpoint += events; w.sinceCheckpoint >= w.s.cfg.checkpointEvery {
