@@ -25,8 +25,13 @@ const CasesName = "cases"
 // Desistimiento with its notification. Rows are folded with cases.Apply, the
 // aggregate's own Evolve, so the model shows what the aggregate decides on.
 type Cases struct {
-	loc *time.Location
+	loc  *time.Location
+	rows *rowCache[cases.State] // the states last written; nil: read every row back
 }
+
+// caseRowsCached is how many case rows the projection keeps folded in
+// memory.
+const caseRowsCached = 16384
 
 // NewCases returns the cases projection.
 func NewCases() Cases {
@@ -34,7 +39,7 @@ func NewCases() Cases {
 	if err != nil {
 		loc = time.UTC
 	}
-	return Cases{loc: loc}
+	return Cases{loc: loc, rows: newRowCache[cases.State](caseRowsCached)}
 }
 
 // Name of the projection.
@@ -125,28 +130,38 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 		return err
 	}
 	id := strings.TrimPrefix(e.Stream, cases.Category+"-")
-	var st cases.State
-	var data string
 	var stored struct { // the indexed columns of the stored row
 		number, unit, authorization, state string
 		openedNS                           int64
 	}
-	err = projections.QueryRow(ctx, tx, `SELECT data, number, unit, authorization, state, opened_ns FROM `+t["cases"]+` WHERE id = ?`, id).
-		Scan(&data, &stored.number, &stored.unit, &stored.authorization, &stored.state, &stored.openedNS)
-	found := err == nil
-	switch {
-	case err == sql.ErrNoRows:
-	case err != nil:
-		return err
-	default:
-		if err := json.Unmarshal([]byte(data), &st); err != nil {
-			return fmt.Errorf("caso %s: %w", id, err)
+	// The row as this projection last wrote it, when that was the event
+	// just before this one; else as stored.
+	st, found := p.rows.before(t["cases"], id, e.Revision)
+	if found {
+		stored.number, stored.unit, stored.authorization = st.Number, st.Unit, st.Authorization
+		stored.state, stored.openedNS = string(st.Status), st.OpenedAt.UnixNano()
+	} else {
+		var data string
+		err = projections.QueryRow(ctx, tx, `SELECT data, number, unit, authorization, state, opened_ns FROM `+t["cases"]+` WHERE id = ?`, id).
+			Scan(&data, &stored.number, &stored.unit, &stored.authorization, &stored.state, &stored.openedNS)
+		found = err == nil
+		switch {
+		case err == sql.ErrNoRows:
+		case err != nil:
+			return err
+		default:
+			if err := json.Unmarshal([]byte(data), &st); err != nil {
+				return fmt.Errorf("caso %s: %w", id, err)
+			}
 		}
 	}
 	st = cases.Apply(st, v)
 	if !st.Exists() {
 		return nil // an event before the opening: nothing to show
 	}
+	// Put before the row is written: should the write fail, the batch
+	// is applied again from the stored row (the entry is then ahead).
+	p.rows.put(t["cases"], id, e.Revision, st)
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return err

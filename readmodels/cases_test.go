@@ -160,4 +160,18 @@ func TestCasesReadModel(t *testing.T) {
 	if before != after {
 		t.Errorf("rebuild changed the model: %s → %s", before, after)
 	}
+
+	// After the swap the live rows are the rebuild's: the next event of a
+	// case folds onto the stored row, not onto a state remembered before.
+	clk.Advance(time.Hour)
+	res = run(q1, tram, dec.Reply(cases.TextCommand{Actor: tram, Text: "Respuesta.", Contact: "a@b.es"}))
+	if err := r.WaitFor(ctx, readmodels.CasesName, res.Position); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT data FROM cases WHERE id = ?`, q1).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := json.Marshal(res.State); data != string(want) {
+		t.Errorf("row after the rebuild\n%s\nwant\n%s", data, want)
+	}
 }
