@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-go build -o "$work/redengine" ./cmd/redengine
+# REDENGINE_BIN: an engine binary to measure instead of building this tree
+# (to compare two builds, run by turns).
+if [ -n "${REDENGINE_BIN:-}" ]; then cp "$REDENGINE_BIN" "$work/redengine"; else go build -o "$work/redengine" ./cmd/redengine; fi
 go build -o "$work/loadgen" ./cmd/loadgen
 port=$((20000 + RANDOM % 20000))
 secret=loadbench-secret-0123456789
