@@ -526,6 +526,12 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 				// right): forget it.
 				h.cache.drop(stream)
 			}
+			if trusted && !l.Exists {
+				// Not a race: the stream taken to be missing exists.
+				trust = false
+				attempt--
+				continue
+			}
 			if h.onConflict != nil {
 				h.onConflict(stream, attempt)
 			}
@@ -534,6 +540,14 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 		}
 		if err != nil {
 			return Result[S]{}, errs.E(op, err)
+		}
+		if trusted && !l.Exists && ar.Mark.IsZero() {
+			// The stream taken to be missing holds these very events: a
+			// repeat of the command that created it. Answer it as any
+			// repeat, from the stream as it stands.
+			trust = false
+			attempt--
+			continue
 		}
 		// The full envelopes (positions, hashes) as stored: those the store
 		// returned, or else read back — which also finds, when a concurrent
@@ -670,6 +684,16 @@ func (h *Handler[S]) current(ctx context.Context, stream, cmd string, vouch, tru
 		return e, prior, false, err
 	}
 	base := h.cache.get(stream)
+	if base == nil && trust && cmd != "" && !h.mark().IsZero() {
+		// A stream the handler has not cached is taken to be missing (a
+		// case opening, an NSS request: new streams, nothing to read). The
+		// append expecting no stream proves it; if the stream exists, the
+		// append fails, or — a repeat of the command that created it —
+		// writes nothing and carries no mark, and the command runs again
+		// on the stream as read (handleOne). Only on a store that tracks
+		// changes: its marks tell a written append from a repeat.
+		return &entry[S]{Loaded: h.initial(stream)}, nil, true, nil
+	}
 	if base == nil || (cmd != "" && base.cmds.has(h.hash(cmd))) {
 		e, prior, err = h.load(ctx, stream, nil, cmd, true)
 		return e, prior, false, err

@@ -324,6 +324,11 @@ func TestConflictBounded(t *testing.T) {
 	other := commands.NewHandler(store, clock.NewManual(t0), ticketAgg)
 	var calls, conflicts int
 	h = commands.NewHandler(store, clock.NewManual(t0), ticketAgg, commands.WithConflictHook(func(string, int) { conflicts++ }))
+	// Cached first: a stream the handler has not cached is first taken to
+	// be missing, one decision more (see TestUncachedStreamTakenMissing).
+	if _, err := h.Load(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
 	_, err := h.Handle(ctx, "t", commands.Meta{Actor: alice}, func(s ticket, now time.Time) ([]any, error) {
 		calls++
 		if _, err := other.Handle(ctx, "t", commands.Meta{Actor: alice}, note("siempre antes")); err != nil {

@@ -113,3 +113,60 @@ func TestVouchedCacheReadsNothing(t *testing.T) {
 	}
 	reads(0, "the next load")
 }
+
+// TestUncachedStreamTakenMissing: on a store that tracks changes, a command
+// on a stream the handler has not cached is first decided on the initial
+// state and appended expecting no stream — a new stream costs no read —
+// and when the stream exists the answer is the one a read would have given:
+// an acceptance on the stored state, a refusal, a repeat of the creating
+// command with its first result (even with the clock standing still), and
+// no conflict reported.
+func TestUncachedStreamTakenMissing(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := &countedSQLite{Store: s}
+	clk := clock.NewManual(t0)
+	var conflicts int
+	handler := func() *commands.Handler[ticket] {
+		return commands.NewHandler(c, clk, ticketAgg, commands.WithConflictHook(func(string, int) { conflicts++ }))
+	}
+	h := handler()
+	key := commands.NewCommandID()
+	first, err := h.Handle(ctx, "t", commands.Meta{Actor: alice, CommandID: key}, open("x"))
+	if err != nil || first.Revision != 0 || first.Duplicate {
+		t.Fatalf("open: %+v %v", first, err)
+	}
+	if n := c.reads.Swap(0); n != 0 {
+		t.Fatalf("opening a new stream: %d reads", n)
+	}
+	if _, err := h.Handle(ctx, "t", commands.Meta{Actor: alice}, note("a")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Handlers that have cached nothing (another node, a restart).
+	rep, err := handler().Handle(ctx, "t", commands.Meta{Actor: alice, CommandID: key}, open("x"))
+	if err != nil || !rep.Duplicate || rep.Revision != 0 || !reflect.DeepEqual(rep.State.Notes, []string{"a"}) {
+		t.Fatalf("repeat of the opening: %+v %v; want its first result, on the current state", rep, err)
+	}
+	if _, err := handler().Handle(ctx, "t", commands.Meta{Actor: alice}, open("y")); !errs.Is(errs.Precondition, err) {
+		t.Fatalf("opening an existing ticket: %v, want precondition", err)
+	}
+	res, err := handler().Handle(ctx, "t", commands.Meta{Actor: alice}, note("b"))
+	if err != nil || res.Revision != 2 || !reflect.DeepEqual(res.State.Notes, []string{"a", "b"}) {
+		t.Fatalf("note on an existing uncached ticket: %+v %v", res, err)
+	}
+	if _, err := handler().Handle(ctx, "nadie", commands.Meta{Actor: alice}, note("c")); !errs.Is(errs.NotFound, err) {
+		t.Fatalf("note on a missing ticket: %v, want not found", err)
+	}
+	if conflicts != 0 {
+		t.Fatalf("%d conflicts reported", conflicts)
+	}
+	all, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("%d events in the log, want 3 (opened, a, b): %v", len(all), err)
+	}
+}
