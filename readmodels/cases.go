@@ -140,7 +140,10 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 	if found {
 		stored.number, stored.unit, stored.authorization = st.Number, st.Unit, st.Authorization
 		stored.state, stored.openedNS = string(st.Status), st.OpenedAt.UnixNano()
-	} else {
+	} else if e.Revision > 0 {
+		// (A stream's first event has no row to read: a row holds the
+		// fold of events already applied, and the checkpoint keeps any
+		// from being applied twice; the upsert below would be right anyway.)
 		var data string
 		err = projections.QueryRow(ctx, tx, `SELECT data, number, unit, authorization, state, opened_ns FROM `+t["cases"]+` WHERE id = ?`, id).
 			Scan(&data, &stored.number, &stored.unit, &stored.authorization, &stored.state, &stored.openedNS)

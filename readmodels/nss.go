@@ -109,10 +109,15 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 		authorization, nss, code  string
 		requestedNS, eliminatedNS int64
 	}
-	err = projections.QueryRow(ctx, tx, `SELECT data, usuario_principal, communication_id, communication_subject,
+	// A stream's first event has no row to read (see Cases.Apply); the
+	// upsert below would be right anyway.
+	err = sql.ErrNoRows
+	if e.Revision > 0 {
+		err = projections.QueryRow(ctx, tx, `SELECT data, usuario_principal, communication_id, communication_subject,
 		authorization, requested_ns, nss, eliminated_ns, verification_code FROM `+table+` WHERE id = ?`, id).
-		Scan(&data, &r.usuarioPrincipal, &r.commID, &r.commSubject,
-			&stored.authorization, &stored.requestedNS, &stored.nss, &stored.eliminatedNS, &stored.code)
+			Scan(&data, &r.usuarioPrincipal, &r.commID, &r.commSubject,
+				&stored.authorization, &stored.requestedNS, &stored.nss, &stored.eliminatedNS, &stored.code)
+	}
 	found := err == nil
 	switch {
 	case err == sql.ErrNoRows:
