@@ -431,7 +431,10 @@ func (h *Handler[S]) Aggregate() Aggregate[S] { return h.agg }
 //     the first attempt, taken as cached without reading: the append at its
 //     revision (step 4) fails if the stream has moved on, and a refusal or
 //     an empty decision on it is decided again on a state read from the
-//     store;
+//     store. On a store that tracks changes (eventstore.Changes), a cached
+//     stream it vouches for is current without a read, and on the first
+//     attempt a stream not cached is taken to be missing (the append
+//     expecting no stream proves it; see current);
 //  2. if an event of the stream already carries meta.CommandID, return the
 //     result of that first run with Duplicate set, appending nothing;
 //  3. decide with the clock's now; an error is returned as it is, and nothing
