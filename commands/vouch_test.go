@@ -2,7 +2,6 @@ package commands_test
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -32,12 +31,7 @@ func (c *countedSQLite) ReadStream(ctx context.Context, stream string, from uint
 // store or another store on the file (another process) appended to it.
 func TestVouchedCacheReadsNothing(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "events.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := newStore(t).(*sqlite.Store)
 	c := &countedSQLite{Store: s}
 	clk := clock.NewManual(t0)
 	h := commands.NewHandler(c, clk, ticketAgg)
@@ -89,7 +83,7 @@ func TestVouchedCacheReadsNothing(t *testing.T) {
 	reads(0, "a load of a stream the other handler left alone")
 
 	// Another process (a second store on the file) appends.
-	s2, err := sqlite.Open(ctx, path)
+	s2, err := sqlite.Open(ctx, s.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +117,7 @@ func TestVouchedCacheReadsNothing(t *testing.T) {
 // no conflict reported.
 func TestUncachedStreamTakenMissing(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := newStore(t).(*sqlite.Store)
 	c := &countedSQLite{Store: s}
 	clk := clock.NewManual(t0)
 	var conflicts int
