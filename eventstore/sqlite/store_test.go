@@ -740,3 +740,34 @@ func TestChanges(t *testing.T) {
 		t.Fatal("a closed store vouches")
 	}
 }
+
+// TestCheckpointAfterSmallCommits: small commits wake the checkpointer by
+// their number, long before their events reach the threshold (each still
+// writes pages to the WAL).
+func TestCheckpointAfterSmallCommits(t *testing.T) {
+	ctx := ctxT(t)
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.WithCheckpointEvery(64*10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 9 {
+		if _, err := s.Append(ctx, "s", eventstore.Any, ev("E", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Stats().Checkpoints; got != 0 {
+		t.Fatalf("after 9 commits of one event: %d checkpoints, want 0", got)
+	}
+	if _, err := s.Append(ctx, "s", eventstore.Any, ev("E", 9)); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpointer runs beside the writer: wait for it to report.
+	for s.Stats().Checkpoints == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no checkpoint after 10 commits (640 events per checkpoint, so 10 commits)")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

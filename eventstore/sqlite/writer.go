@@ -139,6 +139,7 @@ type writer struct {
 	seq             uint64          // last position written (committed or in the open transaction)
 	seqStart        uint64          // w.seq when the open transaction began
 	sinceCheckpoint int             // events committed since the checkpointer was last woken
+	commitsSince    int             // and commits
 	heads           map[string]head // committed heads of streams
 	over            map[string]head // heads changed by the open transaction
 	group           []*appendReq
@@ -343,8 +344,9 @@ func (w *writer) commitGroup(group []*appendReq) {
 		}
 		w.answer(r)
 	}
-	if w.sinceCheckpoint += events; w.sinceCheckpoint >= w.s.cfg.checkpointEvery {
-		w.sinceCheckpoint = 0
+	w.sinceCheckpoint += events
+	if w.commitsSince++; w.sinceCheckpoint >= w.s.cfg.checkpointEvery || w.commitsSince >= max(1, w.s.cfg.checkpointEvery/64) {
+		w.sinceCheckpoint, w.commitsSince = 0, 0
 		select {
 		case w.s.cpWake <- struct{}{}:
 		default:
