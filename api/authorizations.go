@@ -1,7 +1,6 @@
 package api
 
 import (
-	"database/sql"
 	"net/http"
 	"slices"
 
@@ -20,7 +19,7 @@ import (
 // token's autorizaciones claim narrows it and never widens it.
 type Directory struct {
 	Handler *commands.Handler[authorizations.State]
-	DB      *sql.DB // readmodels.db
+	DB      readmodels.Queryer // readmodels.db (a readmodels.Prepared)
 }
 
 // ActingFor returns the autorización the caller acts for in a command:

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"maps"
 	"net/http"
@@ -39,7 +38,7 @@ type Cases struct {
 	Decider *cases.Decider
 	Dir     *Directory
 	Store   eventstore.Store
-	DB      *sql.DB // readmodels.db
+	DB      readmodels.Queryer // readmodels.db (a readmodels.Prepared)
 	Clock   clock.Clock
 	// Wait returns when the cases read model has reached pos, or an
 	// errs.Unavailable error after a bounded wait.

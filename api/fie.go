@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -49,7 +48,7 @@ type FIE struct {
 	Ingest  *fiecompany.Ingester
 	Exports *commands.Handler[fiecompany.ExportState]
 	Dir     *Directory
-	DB      *sql.DB // readmodels.db
+	DB      readmodels.Queryer // readmodels.db (a readmodels.Prepared)
 	Clock   clock.Clock
 	Policy  fiecompany.Policy
 	// TTL is how long a download stays available.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,7 +43,7 @@ type NSS struct {
 	Counters    *commands.Handler[nss.NumberCounter]
 	Dir         *Directory
 	Store       eventstore.Store
-	DB          *sql.DB // readmodels.db
+	DB          readmodels.Queryer // readmodels.db (a readmodels.Prepared)
 	Clock       clock.Clock
 	// Policy is the validation's configuration (accepted documents,
 	// catalogue, minimum age).

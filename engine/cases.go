@@ -61,7 +61,7 @@ func (e *Engine) casesFeature(dir *api.Directory) (feature, error) {
 		Decider: dec,
 		Dir:     dir,
 		Store:   e.Store,
-		DB:      e.ReadDB,
+		DB:      e.Reads,
 		Clock:   e.Clock,
 		// The projections runner starts after the features are built.
 		Wait: func(ctx context.Context, pos eventstore.Position) error {

@@ -52,7 +52,9 @@ type Engine struct {
 	Issuer  *auth.Issuer
 	API     *api.Server
 	// ReadDB is readmodels.db; Projections keeps it up to date.
-	ReadDB      *sql.DB
+	ReadDB *sql.DB
+	// Reads runs the API's queries of ReadDB, each prepared once.
+	Reads       *readmodels.Prepared
 	Projections *projections.Runner
 	Scheduler   *scheduler.Scheduler
 	// Mailer delivers requested emails; nil when no SMTP server is
@@ -112,9 +114,10 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		return nil, errs.E(op, err)
 	}
 	e.ReadDB = db
+	e.Reads = readmodels.NewPrepared(db)
 	dir := &api.Directory{
 		Handler: commands.NewHandler(store, clk, authorizations.Aggregate(), e.conflictHook()),
-		DB:      e.ReadDB,
+		DB:      e.Reads,
 	}
 	feats, err := e.features(dir)
 	if err != nil {
@@ -457,6 +460,9 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 func (e *Engine) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
+		if e.Reads != nil {
+			e.Reads.Close()
+		}
 		if e.ReadDB != nil {
 			e.ReadDB.Close()
 		}

@@ -40,7 +40,7 @@ func (e *Engine) fieFeature(dir *api.Directory) (feature, error) {
 		Ingest:       e.FIEIngester(),
 		Exports:      commands.NewHandler(e.Store, e.Clock, fiecompany.ExportAggregate(), e.conflictHook()),
 		Dir:          dir,
-		DB:           e.ReadDB,
+		DB:           e.Reads,
 		Clock:        e.Clock,
 		Policy:       fiecompany.Policy{MaxDays: e.Config.FIERMaxDays, MaxRecords: e.Config.FIERMaxRecords},
 		TTL:          e.Config.FIERDownloadTTL,

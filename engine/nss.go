@@ -68,7 +68,7 @@ func (e *Engine) nssFeature(dir *api.Directory) (feature, error) {
 		Counters:     commands.NewHandler(e.Store, e.Clock, nss.CounterAggregate(), e.conflictHook(), commands.WithMaxAttempts(counterAttempts)),
 		Dir:          dir,
 		Store:        e.Store,
-		DB:           e.ReadDB,
+		DB:           e.Reads,
 		Clock:        e.Clock,
 		Policy:       policy,
 		Localidades:  locs,

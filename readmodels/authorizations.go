@@ -134,7 +134,7 @@ func nonNil(s []string) []string {
 }
 
 // AuthorizationsOf returns the autorizaciones whose users include sub.
-func AuthorizationsOf(ctx context.Context, db *sql.DB, sub string) ([]authorizations.State, error) {
+func AuthorizationsOf(ctx context.Context, db Queryer, sub string) ([]authorizations.State, error) {
 	rows, err := db.QueryContext(ctx, `SELECT number FROM autorizacion_users WHERE user = ? ORDER BY number`, sub)
 	if err != nil {
 		return nil, errs.E(errs.Op("readmodels.AuthorizationsOf"), errs.Unavailable, err)
@@ -162,7 +162,7 @@ func AuthorizationsOf(ctx context.Context, db *sql.DB, sub string) ([]authorizat
 
 // AuthorizationsManagingCCC returns the numbers of the autorizaciones that
 // manage ccc.
-func AuthorizationsManagingCCC(ctx context.Context, db *sql.DB, ccc string) ([]string, error) {
+func AuthorizationsManagingCCC(ctx context.Context, db Queryer, ccc string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT number FROM autorizacion_cccs WHERE ccc = ? ORDER BY number`, ccc)
 	if err != nil {
 		return nil, errs.E(errs.Op("readmodels.AuthorizationsManagingCCC"), errs.Unavailable, err)

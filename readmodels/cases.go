@@ -333,7 +333,7 @@ func decodeCaseCursor(s string) (int64, string, error) {
 
 // ListCases returns a page of the cases that match f, oldest first (opening
 // time, then case number): a unit's queue when f.Unit is set.
-func ListCases(ctx context.Context, db *sql.DB, f CaseFilter) (CaseList, error) {
+func ListCases(ctx context.Context, db Queryer, f CaseFilter) (CaseList, error) {
 	const op = errs.Op("readmodels.ListCases")
 	out := CaseList{Items: []CaseSummary{}}
 	if f.Authorizations != nil && len(f.Authorizations) == 0 {
@@ -459,7 +459,7 @@ func scanDesistimiento(sc interface{ Scan(...any) error }) (DesistimientoRow, er
 }
 
 // ListDesistimientos returns the desistimientos that match f, by issue date.
-func ListDesistimientos(ctx context.Context, db *sql.DB, f DesistimientoFilter) ([]DesistimientoRow, error) {
+func ListDesistimientos(ctx context.Context, db Queryer, f DesistimientoFilter) ([]DesistimientoRow, error) {
 	const op = errs.Op("readmodels.ListDesistimientos")
 	out := []DesistimientoRow{}
 	if f.Authorizations != nil && len(f.Authorizations) == 0 {
@@ -515,7 +515,7 @@ func ListDesistimientos(ctx context.Context, db *sql.DB, f DesistimientoFilter) 
 
 // DesistimientoBy returns the desistimiento whose column col ("id",
 // "notification_id" or "verification_code") is v; false when there is none.
-func DesistimientoBy(ctx context.Context, db *sql.DB, col, v string) (DesistimientoRow, bool, error) {
+func DesistimientoBy(ctx context.Context, db Queryer, col, v string) (DesistimientoRow, bool, error) {
 	const op = errs.Op("readmodels.DesistimientoBy")
 	switch col {
 	case "id", "notification_id", "verification_code":

@@ -2,6 +2,7 @@ package readmodels_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -174,4 +175,59 @@ func TestCasesReadModel(t *testing.T) {
 	if want, _ := json.Marshal(res.State); data != string(want) {
 		t.Errorf("row after the rebuild\n%s\nwant\n%s", data, want)
 	}
+}
+
+// TestPreparedListAcrossRebuild: a list query kept prepared answers like an
+// unprepared one, before and after a rebuild swaps the table in, and after
+// Close (unprepared again).
+func TestPreparedListAcrossRebuild(t *testing.T) {
+	ctx := t.Context()
+	w := newWorld(t, readmodels.NewCases())
+	h := commands.NewHandler(w.store, w.clk, cases.Aggregate())
+	dec := cases.NewDecider(casia.Default(), calendar.New(), []byte("key"))
+	ana := eventstore.Actor{ID: "ana", Role: cases.RoleAutorizado, Authorization: "A0001"}
+	open := func(id, number string) {
+		t.Helper()
+		res, err := h.Handle(ctx, id, commands.Meta{Actor: ana}, dec.Open(cases.OpenCase{CaseID: id, Number: number, Actor: ana,
+			Authorization: "A0001", Type: casia.Consulta, Materia: "Afiliación (altas y bajas)", Categoria: "Altas",
+			Subcategoria: "Alta fuera de plazo", Subject: "Alta", Body: "Solicitud",
+			ExtraData: map[string]string{"ccc": "28123456742", "naf": "281234567840", "fechaReal": "2021-07-01"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.runner.WaitFor(ctx, readmodels.CasesName, res.Position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pq := readmodels.NewPrepared(w.db)
+	list := func(q readmodels.Queryer) []string {
+		t.Helper()
+		l, err := readmodels.ListCases(ctx, q, readmodels.CaseFilter{Authorizations: []string{"A0001"}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range l.Items {
+			out = append(out, it.Number)
+		}
+		return out
+	}
+	same := func(when string, want int) {
+		t.Helper()
+		got, plain := list(pq), list(w.db)
+		if len(got) != want || fmt.Sprint(got) != fmt.Sprint(plain) {
+			t.Errorf("%s: prepared %v, unprepared %v, want %d cases", when, got, plain, want)
+		}
+	}
+	open("11111111-1111-1111-1111-111111111111", "CAS-2026-000001")
+	same("before the rebuild", 1)
+	if err := w.runner.Rebuild(ctx, readmodels.CasesName, nil); err != nil {
+		t.Fatal(err)
+	}
+	open("22222222-2222-2222-2222-222222222222", "CAS-2026-000002")
+	same("after the rebuild", 2)
+	if err := pq.Close(); err != nil {
+		t.Fatal(err)
+	}
+	same("after Close", 2)
 }

@@ -138,7 +138,7 @@ type FIERow struct {
 
 // FIECount returns how many processes of ccc were last received between from
 // and to (both included).
-func FIECount(ctx context.Context, db *sql.DB, ccc string, from, to fie.Date) (int, error) {
+func FIECount(ctx context.Context, db Queryer, ccc string, from, to fie.Date) (int, error) {
 	var n int
 	err := db.QueryRowContext(ctx, `SELECT count(*) FROM fie_records WHERE ccc = ? AND received_on BETWEEN ? AND ?`,
 		ccc, from.String(), to.String()).Scan(&n)
@@ -158,7 +158,7 @@ func FIECount(ctx context.Context, db *sql.DB, ccc string, from, to fie.Date) (i
 // limit 0 (bulk exports) the CCC's rows are read in primary-key order, which
 // is already the output order, and filtered by date: no sort of a large
 // result.
-func FIERecords(ctx context.Context, db *sql.DB, ccc string, from, to fie.Date, limit int) iter.Seq2[FIERow, error] {
+func FIERecords(ctx context.Context, db Queryer, ccc string, from, to fie.Date, limit int) iter.Seq2[FIERow, error] {
 	return func(yield func(FIERow, error) bool) {
 		const op = errs.Op("readmodels.FIERecords")
 		q := `SELECT data, received_on, received_at, observations FROM fie_records

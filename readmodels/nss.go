@@ -204,7 +204,7 @@ type NSSFilter struct {
 
 // ListNSSAssignments returns the assignments that match f, newest request
 // first.
-func ListNSSAssignments(ctx context.Context, db *sql.DB, f NSSFilter) ([]NSSAssignmentRow, error) {
+func ListNSSAssignments(ctx context.Context, db Queryer, f NSSFilter) ([]NSSAssignmentRow, error) {
 	const op = errs.Op("readmodels.ListNSSAssignments")
 	var where []string
 	var args []any
@@ -262,7 +262,7 @@ func ListNSSAssignments(ctx context.Context, db *sql.DB, f NSSFilter) ([]NSSAssi
 
 // NSSAssignmentIDByNSS returns the ID of the assignment that got NSS n, if
 // the read model has it.
-func NSSAssignmentIDByNSS(ctx context.Context, db *sql.DB, n string) (string, bool, error) {
+func NSSAssignmentIDByNSS(ctx context.Context, db Queryer, n string) (string, bool, error) {
 	var id string
 	err := db.QueryRowContext(ctx, `SELECT id FROM `+NSSName+` WHERE nss = ? ORDER BY requested_ns LIMIT 1`, n).Scan(&id)
 	switch {
@@ -277,7 +277,7 @@ func NSSAssignmentIDByNSS(ctx context.Context, db *sql.DB, n string) (string, bo
 // NSSAssignmentIDByCode returns the ID of the assignment whose resolution
 // carries the verification code (as nssdoc.VerificationCode formats it),
 // if the read model has it.
-func NSSAssignmentIDByCode(ctx context.Context, db *sql.DB, code string) (string, bool, error) {
+func NSSAssignmentIDByCode(ctx context.Context, db Queryer, code string) (string, bool, error) {
 	var id string
 	err := db.QueryRowContext(ctx, `SELECT id FROM `+NSSName+` WHERE verification_code = ? LIMIT 1`, code).Scan(&id)
 	switch {
@@ -324,7 +324,7 @@ type NSSEliminationFilter struct {
 }
 
 // ListNSSEliminations returns the eliminations that match f, newest first.
-func ListNSSEliminations(ctx context.Context, db *sql.DB, f NSSEliminationFilter) ([]NSSElimination, error) {
+func ListNSSEliminations(ctx context.Context, db Queryer, f NSSEliminationFilter) ([]NSSElimination, error) {
 	const op = errs.Op("readmodels.ListNSSEliminations")
 	where := []string{"eliminated_ns > 0"}
 	var args []any
