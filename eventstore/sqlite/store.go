@@ -1,10 +1,13 @@
-// Package sqlite is the embedded event store: one SQLite file in WAL mode
-// with synchronous=FULL, so an append is on disk before it returns.
+// Package sqlite is the embedded event store: one SQLite file in WAL mode,
+// whose WAL is synced before an append returns, so an acknowledged append is
+// on disk.
 //
 // Appends are group committed: callers queue their appends, and one writer
 // goroutine applies every append waiting in one transaction, checks each
-// against its expected revision on its own, commits once (one fsync) and then
-// answers each caller. Reads use a separate pool of connections, which WAL
+// against its expected revision on its own, commits once and, after one
+// fdatasync of the WAL, answers each caller. A bulk group (a file import's
+// chunks) is synced and answered by a second goroutine while the writer
+// builds the next transaction (see Store.syncer). Reads use a separate pool of connections, which WAL
 // lets run beside the writer. Subscribers are woken in-process after each
 // commit, and a poller of the head position sees appends made by other
 // processes on the same file. The writer never checkpoints the WAL itself; a
@@ -23,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,7 +72,8 @@ func WithBusyTimeout(d time.Duration) Option { return func(cf *config) { cf.busy
 func WithMaxGroup(n int) Option { return func(cf *config) { cf.maxGroup = n } }
 
 // WithFdatasync makes commits sync with fdatasync(2) instead of fsync(2)
-// (default true). fdatasync writes the data and the size of the file, which
+// (default true): SQLite's own syncs (checkpoints) and the store's sync of
+// the WAL before it answers an append. fdatasync writes the data and the size of the file, which
 // is all a WAL commit needs to survive a crash, and skips the timestamps; it
 // is what SQLite's own Linux builds use. The setting of the modernc.org/sqlite
 // driver is process-wide: Open turns it on, never off.
@@ -133,7 +138,19 @@ type Store struct {
 	finishCheckpoint atomic.Bool
 	cpDone           chan struct{}
 	stats            struct{ commits, appends, events, checkpoints atomic.Uint64 }
-	changes          *changes // which streams changed since a mark (Mark, Unchanged)
+	// syncq takes committed groups to the syncer, which makes them durable
+	// and answers them (see syncer).
+	syncq    chan *syncBatch
+	syncDone chan struct{}
+	wal      *os.File // the WAL file, synced by syncWAL
+	// failed holds the error of a failed WAL sync: appends are refused.
+	failed atomic.Pointer[error]
+	// committed is the last position this process's writer committed
+	// (synced or not).
+	committed atomic.Uint64
+	// fdatasync syncs the WAL file (a test may fail it).
+	fdatasync func(*os.File) error
+	changes   *changes // which streams changed since a mark (Mark, Unchanged)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -271,6 +288,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		cdb:        cdb,
 		cpWake:     make(chan struct{}, 1),
 		cpDone:     make(chan struct{}),
+		syncq:      make(chan *syncBatch, 1024),
+		syncDone:   make(chan struct{}),
+		fdatasync:  (*os.File).Sync,
 		changes:    openChanges(path + "-changes"),
 	}
 	fail := func(err error) (*Store, error) {
@@ -302,7 +322,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return fail(err)
 	}
 	s.head.Store(head)
+	if cfg.fdatasync {
+		s.fdatasync = fdatasync
+	}
+	// The WAL exists once a connection has opened the file in WAL mode, and
+	// stays while this store has connections on it.
+	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR, 0); err != nil {
+		return fail(err)
+	}
 	go s.w.loop()
+	go s.syncer()
 	go s.poll()
 	go s.checkpointer()
 	return s, nil
@@ -322,6 +351,8 @@ func (s *Store) Close() error {
 		close(s.queue)
 		s.mu.Unlock()
 		<-s.writerDone
+		<-s.syncDone
+		s.wal.Close()
 		close(s.done)
 		<-s.pollerDone
 		<-s.cpDone
@@ -402,7 +433,9 @@ func (s *Store) poll() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.busyTimeout)
 		h, err := s.readHead(ctx)
 		cancel()
-		if err == nil {
+		// A head no further than this process's last commit is its own,
+		// and the syncer advances to it once it is on disk.
+		if err == nil && h > s.committed.Load() {
 			s.advance(h)
 		}
 	}

@@ -55,8 +55,10 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.Event, error) {
 		// Take the wake-up channel before reading, so an append committed
 		// after the read cannot be missed.
 		wake := sub.s.waitChan()
-		if sub.s.head.Load() > sub.after {
-			evs, err := sub.s.readAll(ctx, sub.after, subBatch)
+		if head := sub.s.head.Load(); head > sub.after {
+			// Up to the head: the events after it may be committed but not
+			// yet on disk (see Store.syncer).
+			evs, err := sub.s.readAll(ctx, sub.after, int(min(head-sub.after, subBatch)))
 			if err != nil {
 				return eventstore.Event{}, dbErr(op, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,9 @@ func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.
 	if err := eventstore.ValidateAppend(stream, events); err != nil {
 		return nil, err
 	}
+	if err := s.failed.Load(); err != nil {
+		return nil, errs.E(errs.Unavailable, "el almacén dejó de aceptar escrituras tras un fallo al asegurar en disco", *err)
+	}
 	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: make([][]byte, len(events)), done: make(chan struct{})}
 	for i := range events {
 		// The events of one append usually share their metadata.
@@ -124,6 +128,7 @@ const maxCachedStreams = 1 << 16
 const (
 	maxGroupEvents = 8192 // events
 	maxYields      = 4    // times the writer yields to let callers join a group
+	pipelineMin    = 256  // events of a group the syncer answers (smaller ones the writer syncs itself)
 )
 
 // writer owns the write connection. Only its goroutine touches it.
@@ -169,6 +174,12 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 		return nil, err
 	}
 	w := &writer{s: s, conn: conn, heads: make(map[string]head), over: make(map[string]head)}
+	// The writer's commits write the WAL without syncing it; the syncer
+	// syncs it before anyone is answered (see Store.syncer).
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	prep := func(dst **sql.Stmt, q string) {
 		if err == nil {
 			*dst, err = conn.PrepareContext(ctx, q)
@@ -202,6 +213,7 @@ func (w *writer) close() {
 // closed and drained.
 func (w *writer) loop() {
 	defer close(w.s.writerDone)
+	defer close(w.s.syncq)
 	q := w.s.queue
 	for {
 		r, ok := <-q
@@ -212,19 +224,7 @@ func (w *writer) loop() {
 		n := len(r.events)
 		for yields := 0; ; yields++ {
 			before := len(w.group)
-		drain:
-			for len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents {
-				select {
-				case r, ok := <-q:
-					if !ok {
-						break drain
-					}
-					w.group = append(w.group, r)
-					n += len(r.events)
-				default:
-					break drain
-				}
-			}
+			n = w.drain(q, n)
 			// Callers that entered Append but are not queued yet are a
 			// few instructions away: let them run once or twice so that
 			// they share this commit instead of waiting for the next.
@@ -245,8 +245,26 @@ func (w *writer) loop() {
 	}
 }
 
-// commitGroup applies a group of appends in one transaction and answers
-// each caller.
+// drain adds to the group the appends queued now, up to the group's bounds,
+// and returns the group's events.
+func (w *writer) drain(q chan *appendReq, n int) int {
+	for len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents {
+		select {
+		case r, ok := <-q:
+			if !ok {
+				return n
+			}
+			w.group = append(w.group, r)
+			n += len(r.events)
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// commitGroup applies a group of appends in one transaction, has it synced
+// (by itself or by the syncer) and answers each caller.
 func (w *writer) commitGroup(group []*appendReq) {
 	const op = errs.Op("sqlite.Append")
 	live := group[:0:0]
@@ -325,24 +343,21 @@ func (w *writer) commitGroup(group []*appendReq) {
 		w.heads[k] = v
 	}
 	clear(w.over)
-	// Count before answering, so a caller that reads Stats after its
-	// append returns sees it counted.
 	events := int(w.seq - seqBefore)
-	w.s.stats.commits.Add(1)
-	w.s.stats.events.Add(uint64(events))
-	for _, r := range live {
-		if r.err == nil {
-			w.s.stats.appends.Add(1)
-		}
-	}
-	w.s.advance(w.seq)
-	for _, r := range live {
-		if r.written && r.err == nil {
-			// Only an append that wrote its events leaves the stream's head
-			// where its result says (a re-append's may be further on).
-			r.res.Mark = mark
-		}
-		w.answer(r)
+	w.s.committed.Store(w.seq)
+	b := &syncBatch{reqs: live, seq: w.seq, events: events, mark: mark}
+	w.s.inflight.Add(-int64(len(live)))
+	if events >= pipelineMin {
+		// A bulk group is answered by the syncer once an fdatasync of the
+		// WAL covers it; meanwhile this goroutine builds the next group
+		// instead of waiting for the disk (see Store.syncer).
+		b.reqs = slices.Clone(live)
+		w.s.syncq <- b
+	} else {
+		// A small group is synced here, as SQLite would at its commit:
+		// the callers answered now append again in time for the next
+		// group, and commits stay few.
+		w.s.answerSynced(b, w.s.syncWAL())
 	}
 	w.sinceCheckpoint += events
 	if w.commitsSince++; w.sinceCheckpoint >= w.s.cfg.checkpointEvery || w.commitsSince >= max(1, w.s.cfg.checkpointEvery/64) {
@@ -363,10 +378,97 @@ func (w *writer) finishCheckpoint() {
 	_ = w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
 }
 
-// answer wakes the caller of r.
+// answer wakes the caller of r, whose append wrote nothing.
 func (w *writer) answer(r *appendReq) {
 	w.s.inflight.Add(-1)
 	close(r.done)
+}
+
+// syncBatch is a committed group waiting for the WAL to be synced.
+type syncBatch struct {
+	reqs   []*appendReq
+	seq    uint64          // last position the group wrote
+	events int             // events it wrote
+	mark   eventstore.Mark // the change counter after its commit
+}
+
+// syncer makes bulk groups durable and answers them. The writer commits
+// with synchronous=NORMAL (SQLite writes the WAL frames and does not sync
+// them). A small group it then syncs and answers itself; a bulk group (a
+// file import's chunks) it hands here and builds the next transaction
+// while the disk syncs this one. One fdatasync of the WAL covers every
+// group committed before it began, so the groups that arrive while a sync
+// runs share the next. Either way nobody is answered, and no subscriber
+// woken, before a sync that covers the append returns: an acknowledged
+// append is on disk. A failed sync fails the groups it was to cover and
+// stops the store's appends, since what the disk holds is then unknown
+// (an fsync error is not retried; docs/reliability.md).
+func (s *Store) syncer() {
+	defer close(s.syncDone)
+	var pending []*syncBatch
+	for b := range s.syncq {
+		pending = append(pending[:0], b)
+	drain:
+		for {
+			select {
+			case b, ok := <-s.syncq:
+				if !ok {
+					break drain
+				}
+				pending = append(pending, b)
+			default:
+				break drain
+			}
+		}
+		err := s.syncWAL()
+		for _, b := range pending {
+			s.answerSynced(b, err)
+		}
+		clear(pending)
+	}
+}
+
+// syncWAL syncs the WAL file: every commit before the call is then on
+// disk. After a failure it fails at once.
+func (s *Store) syncWAL() *error {
+	if err := s.failed.Load(); err != nil {
+		return err
+	}
+	if err := s.fdatasync(s.wal); err != nil {
+		s.failed.CompareAndSwap(nil, &err)
+		return s.failed.Load()
+	}
+	return nil
+}
+
+// answerSynced answers a synced group (err nil) or fails it.
+func (s *Store) answerSynced(b *syncBatch, err *error) {
+	const op = errs.Op("sqlite.Append")
+	if err != nil {
+		for _, r := range b.reqs {
+			r.res, r.err = eventstore.AppendResult{}, errs.E(op, errs.Unavailable, "no se pudo asegurar en disco", *err)
+			close(r.done)
+		}
+		return
+	}
+	// Count before answering, so a caller that reads Stats after its
+	// append returns sees it counted.
+	s.stats.commits.Add(1)
+	s.stats.events.Add(uint64(b.events))
+	for _, r := range b.reqs {
+		if r.err == nil {
+			s.stats.appends.Add(1)
+		}
+	}
+	s.advance(b.seq)
+	for _, r := range b.reqs {
+		if r.written && r.err == nil {
+			// Only an append that wrote its events leaves the stream's head
+			// where its result says (a re-append's may be further on).
+			r.res.Mark = b.mark
+		}
+		close(r.done)
+	}
 }
 
 func (w *writer) rollback(ctx context.Context) {
