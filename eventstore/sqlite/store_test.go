@@ -746,7 +746,7 @@ func TestChanges(t *testing.T) {
 // writes pages to the WAL).
 func TestCheckpointAfterSmallCommits(t *testing.T) {
 	ctx := ctxT(t)
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.WithCheckpointEvery(64*10))
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.WithCheckpointEvery(256*10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,7 +766,7 @@ func TestCheckpointAfterSmallCommits(t *testing.T) {
 	for s.Stats().Checkpoints == 0 {
 		select {
 		case <-ctx.Done():
-			t.Fatal("no checkpoint after 10 commits (640 events per checkpoint, so 10 commits)")
+			t.Fatal("no checkpoint after 10 commits (2,560 events per checkpoint, so 10 commits)")
 		case <-time.After(5 * time.Millisecond):
 		}
 	}

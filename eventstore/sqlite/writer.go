@@ -360,7 +360,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 		w.s.answerSynced(b, w.s.syncWAL())
 	}
 	w.sinceCheckpoint += events
-	if w.commitsSince++; w.sinceCheckpoint >= w.s.cfg.checkpointEvery || w.commitsSince >= max(1, w.s.cfg.checkpointEvery/64) {
+	if w.commitsSince++; w.sinceCheckpoint >= w.s.cfg.checkpointEvery || w.commitsSince >= max(1, w.s.cfg.checkpointEvery/256) {
 		w.sinceCheckpoint, w.commitsSince = 0, 0
 		select {
 		case w.s.cpWake <- struct{}{}:
