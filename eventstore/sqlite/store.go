@@ -7,11 +7,12 @@
 // against its expected revision on its own, commits once and, after one
 // fdatasync of the WAL, answers each caller. A bulk group (a file import's
 // chunks) is synced and answered by a second goroutine while the writer
-// builds the next transaction (see Store.syncer). Reads use a separate pool of connections, which WAL
-// lets run beside the writer. Subscribers are woken in-process after each
-// commit, and a poller of the head position sees appends made by other
-// processes on the same file. The writer never checkpoints the WAL itself; a
-// background goroutine does, on its own connection.
+// builds the next transaction (see Store.syncer). Reads use a separate pool
+// of connections, which WAL lets run beside the writer. Subscribers are
+// woken in-process after each sync, and a poller of the head position sees
+// appends made by other processes on the same file. The writer never
+// checkpoints the WAL itself; a background goroutine does, on its own
+// connection.
 //
 // Every event carries the hash of the previous event of its stream and its
 // own (eventstore.ComputeHash), so eventstore.Verify detects a row edited in
@@ -73,16 +74,16 @@ func WithMaxGroup(n int) Option { return func(cf *config) { cf.maxGroup = n } }
 
 // WithFdatasync makes commits sync with fdatasync(2) instead of fsync(2)
 // (default true): SQLite's own syncs (checkpoints) and the store's sync of
-// the WAL before it answers an append. fdatasync writes the data and the size of the file, which
-// is all a WAL commit needs to survive a crash, and skips the timestamps; it
-// is what SQLite's own Linux builds use. The setting of the modernc.org/sqlite
+// the WAL before it answers an append. fdatasync writes the data and the
+// size of the file, which is all a WAL commit needs to survive a crash, and
+// skips the timestamps; it is what SQLite's own Linux builds use. The setting of the modernc.org/sqlite
 // driver is process-wide: Open turns it on, never off.
 func WithFdatasync(on bool) Option { return func(cf *config) { cf.fdatasync = on } }
 
 // WithCheckpointEvery sets after how many appended events the background
 // checkpointer copies the WAL into the database file (default 65,536), or
-// after 1/256 as many commits, whichever comes first (a commit of
-// a few events still writes a few pages). The writer then copies the frames
+// after 1/256 as many commits, whichever comes first (a commit of a few
+// events still writes a few pages). The writer then copies the frames
 // appended while that ran, which holds its appends up for a few
 // milliseconds (two syncs): bulk appends of large events pause about once
 // per 64 MB of WAL, small commits once per 256 (about as often as the

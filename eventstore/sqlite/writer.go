@@ -441,12 +441,15 @@ func (s *Store) syncWAL() *error {
 	return nil
 }
 
-// answerSynced answers a synced group (err nil) or fails it.
+// answerSynced answers a synced group (err nil), or fails its appends that
+// were to succeed (a refusal keeps its own error: it wrote nothing).
 func (s *Store) answerSynced(b *syncBatch, err *error) {
 	const op = errs.Op("sqlite.Append")
 	if err != nil {
 		for _, r := range b.reqs {
-			r.res, r.err = eventstore.AppendResult{}, errs.E(op, errs.Unavailable, "no se pudo asegurar en disco", *err)
+			if r.err == nil {
+				r.res, r.err = eventstore.AppendResult{}, errs.E(op, errs.Unavailable, "no se pudo asegurar en disco", *err)
+			}
 			close(r.done)
 		}
 		return
