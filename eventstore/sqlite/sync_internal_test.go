@@ -23,6 +23,20 @@ type heldSync struct {
 	release chan error
 }
 
+// openHeld opens a store in a fresh directory with its syncs held; the
+// store closes when the test ends.
+func openHeld(t *testing.T) (context.Context, *Store, *heldSync) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return ctx, s, holdSyncs(s)
+}
+
 func holdSyncs(s *Store) *heldSync {
 	h := &heldSync{entered: make(chan struct{}), release: make(chan error)}
 	// Set before any append: the writer and the syncer read it after the
@@ -49,14 +63,7 @@ func events(n int) []eventstore.EventData {
 // returns.
 func TestAnsweredAfterTheSync(t *testing.T) {
 	for _, n := range []int{1, pipelineMin, 2 * pipelineMin} {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		h := holdSyncs(s)
+		ctx, s, h := openHeld(t)
 		sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
 		if err != nil {
 			t.Fatal(err)
@@ -103,14 +110,7 @@ func TestAnsweredAfterTheSync(t *testing.T) {
 // the disk holds is unknown); reads go on.
 func TestFailedSyncStopsAppends(t *testing.T) {
 	for _, n := range []int{1, 2 * pipelineMin} {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		h := holdSyncs(s)
+		ctx, s, h := openHeld(t)
 		done := make(chan error, 1)
 		go func() {
 			_, err := s.Append(ctx, "s-1", eventstore.Any, events(n)...)
