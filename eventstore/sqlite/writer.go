@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -174,7 +173,7 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 		return nil, err
 	}
 	w := &writer{s: s, conn: conn, heads: make(map[string]head), over: make(map[string]head)}
-	// The writer's commits write the WAL without syncing it; the syncer
+	// The writer's commits write the WAL without syncing it; the store
 	// syncs it before anyone is answered (see Store.syncer).
 	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=NORMAL"); err != nil {
 		conn.Close()
@@ -350,8 +349,8 @@ func (w *writer) commitGroup(group []*appendReq) {
 	if events >= pipelineMin {
 		// A bulk group is answered by the syncer once an fdatasync of the
 		// WAL covers it; meanwhile this goroutine builds the next group
-		// instead of waiting for the disk (see Store.syncer).
-		b.reqs = slices.Clone(live)
+		// instead of waiting for the disk (see Store.syncer). live is
+		// this commit's own slice, so the syncer may keep it.
 		w.s.syncq <- b
 	} else {
 		// A small group is synced here, as SQLite would at its commit:
