@@ -26,6 +26,7 @@ import (
 	"redengine/domain/authorizations"
 	"redengine/errs"
 	"redengine/eventstore"
+	"redengine/eventstore/sqlite"
 	"redengine/mailer"
 	"redengine/metrics"
 	"redengine/projections"
@@ -101,6 +102,13 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	store, err := OpenStore(ctx, cfg, clk)
 	if err != nil {
 		return nil, errs.E(op, err)
+	}
+	if st, ok := store.(interface{ Stats() sqlite.Stats }); ok {
+		e.Metrics.Store(metrics.StoreCounters{
+			Commits:     func() uint64 { return st.Stats().Commits },
+			Events:      func() uint64 { return st.Stats().Events },
+			Checkpoints: func() uint64 { return st.Stats().Checkpoints },
+		})
 	}
 	store = counting(store, e.Metrics)
 	e.Store = store
@@ -237,6 +245,7 @@ func (e *Engine) startProjections(ctx context.Context, projs []projections.Proje
 		Logger:      e.Log,
 		Clock:       e.Clock,
 		WaitTimeout: e.Config.WaitTimeout,
+		OnBatch:     func(name string, events int, _ eventstore.Position) { e.Metrics.Batch(name, events) },
 		Hold: func(name string) <-chan struct{} {
 			if name == readmodels.FIEName {
 				return e.imports.Held()

@@ -76,13 +76,23 @@ func TestHealthReadyAudit(t *testing.T) {
 func TestMetricsCountAppendsAndRequests(t *testing.T) {
 	e := enginetest.New(t)
 	admin := e.Token(auth.Admin, "root")
-	e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "42", "usuarioPrincipal": "ana"}).Want(t, http.StatusCreated)
+	r := e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "42", "usuarioPrincipal": "ana"}).Want(t, http.StatusCreated)
 	e.Post(admin, "/v1/autorizaciones", map[string]any{"number": "42", "usuarioPrincipal": "ana"}).Want(t, http.StatusConflict)
+	if err := e.Projections.WaitFor(t.Context(), "autorizaciones", mustPos(t, r.Header.Get("X-Position"))); err != nil {
+		t.Fatal(err)
+	}
 	body := string(e.Get("", "/metrics").Want(t, http.StatusOK).Body)
 	for _, want := range []string{
 		`redengine_command_appends_total{outcome="ok"} 1`,
 		`redengine_http_request_duration_seconds_count{method="POST",route="/v1/autorizaciones",status="201"} 1`,
 		`redengine_http_request_duration_seconds_count{method="POST",route="/v1/autorizaciones",status="409"} 1`,
+		// The SQLite store's own counters: one event, in one commit.
+		"redengine_store_commits_total 1\n",
+		"redengine_store_events_total 1\n",
+		"redengine_store_checkpoints_total 0\n",
+		// The projections' batches: one transaction covering the event.
+		`redengine_projection_batches_total{projection="autorizaciones"} 1`,
+		`redengine_projection_events_total{projection="autorizaciones"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -19,6 +19,10 @@ type Metrics struct {
 	SchedulerPasses *prometheus.CounterVec   // by outcome
 	SchedulerActs   *prometheus.CounterVec   // by action and outcome
 	Emails          *prometheus.CounterVec   // by outcome: sent, failed, skipped
+	// ProjectionBatches and ProjectionEvents count each projection's
+	// committed transactions and the events they covered.
+	ProjectionBatches *prometheus.CounterVec
+	ProjectionEvents  *prometheus.CounterVec
 }
 
 // New creates the instruments on a fresh registry, with Go and process
@@ -52,8 +56,17 @@ func New() *Metrics {
 			Name: "redengine_emails_total",
 			Help: "Emails by outcome.",
 		}, []string{"outcome"}),
+		ProjectionBatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "redengine_projection_batches_total",
+			Help: "Read-model transactions committed by each projection.",
+		}, []string{"projection"}),
+		ProjectionEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "redengine_projection_events_total",
+			Help: "Events of the global log covered by each projection's committed batches.",
+		}, []string{"projection"}),
 	}
 	r.MustRegister(m.RequestDuration, m.Appends, m.ProjectionLag, m.SchedulerPasses, m.SchedulerActs, m.Emails,
+		m.ProjectionBatches, m.ProjectionEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -91,4 +104,37 @@ func (m *Metrics) Act(action, outcome string) {
 	if m != nil {
 		m.SchedulerActs.WithLabelValues(action, outcome).Inc()
 	}
+}
+
+// Batch counts one committed projection batch covering events events.
+func (m *Metrics) Batch(projection string, events int) {
+	if m != nil {
+		m.ProjectionBatches.WithLabelValues(projection).Inc()
+		m.ProjectionEvents.WithLabelValues(projection).Add(float64(events))
+	}
+}
+
+// StoreCounters are an event store's running totals, read at each scrape.
+type StoreCounters struct {
+	Commits, Events, Checkpoints func() uint64
+}
+
+// Store exposes an event store's own counters (the embedded SQLite store
+// has them): redengine_store_commits_total (write transactions),
+// redengine_store_events_total and redengine_store_checkpoints_total (WAL
+// checkpoints). Events per commit is how much the writer's group commit
+// is grouping.
+func (m *Metrics) Store(c StoreCounters) {
+	if m == nil {
+		return
+	}
+	add := func(name, help string, f func() uint64) {
+		if f != nil {
+			m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+				func() float64 { return float64(f()) }))
+		}
+	}
+	add("redengine_store_commits_total", "Write transactions committed by the event store.", c.Commits)
+	add("redengine_store_events_total", "Events written by the event store.", c.Events)
+	add("redengine_store_checkpoints_total", "WAL checkpoints run by the event store.", c.Checkpoints)
 }
