@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	prefix := fs.String("prefix", "", "name prefix of the world (default random)")
 	probe := fs.Bool("probe", true, "measure read-your-writes latency and projection lag while loaded")
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
+	clientKind := fs.String("client", "lean", "HTTP client: lean (HTTP/1.1 on kept-alive connections, in the caller's goroutine) or std (net/http)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured phase (the engine too, with -self)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -87,13 +88,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadgen: give -url and -secret, or -self")
 		return 2
 	}
-	client := load.NewClient(*url, *conc)
+	var client *load.Client
+	switch *clientKind {
+	case "lean":
+		if client, err = load.NewLeanClient(*url, *conc); err != nil {
+			fmt.Fprintln(stderr, "loadgen:", err)
+			return 2
+		}
+	case "std":
+		client = load.NewClient(*url, *conc)
+	default:
+		fmt.Fprintln(stderr, "loadgen: -client is lean or std")
+		return 2
+	}
 	tokens, err := load.NewTokens(*secret, time.Now)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadgen:", err)
 		return 2
 	}
-	fmt.Fprintf(stderr, "loadgen: %s  mix %s  concurrency %d  rate %s  GOMAXPROCS %d\n", *url, mix, *conc, rateText(*rate), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stderr, "loadgen: %s  mix %s  concurrency %d  rate %s  client %s  GOMAXPROCS %d\n", *url, mix, *conc, rateText(*rate), *clientKind, runtime.GOMAXPROCS(0))
 	w, err := load.Setup(ctx, client, tokens, *prefix, *auts, *cases)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadgen: setup:", err)

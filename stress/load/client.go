@@ -25,6 +25,7 @@ import (
 type Client struct {
 	Base string // http://host:port
 	HTTP *http.Client
+	lean *leanPool // NewLeanClient: requests go here instead of HTTP
 }
 
 // NewClient returns a client for the engine at base with connection reuse
@@ -67,24 +68,45 @@ type Response struct {
 // server killed mid-request) is returned as an error with no response: the
 // outcome of the command is then unknown.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
-	var body io.Reader
+	var raw []byte
 	ctype := r.Type
 	switch b := r.Body.(type) {
 	case nil:
 	case []byte:
-		body = bytes.NewReader(b)
+		raw = b
 		if ctype == "" {
 			ctype = "application/json"
 		}
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			return nil, errs.E(errs.Op("load.Do"), errs.Invalid, err)
 		}
-		body = bytes.NewReader(raw)
 		if ctype == "" {
 			ctype = "application/json"
 		}
+	}
+	if c.lean != nil {
+		var hdr [][2]string
+		if r.Token != "" {
+			hdr = append(hdr, [2]string{"Authorization", "Bearer " + r.Token})
+		}
+		if r.Key != "" {
+			hdr = append(hdr, [2]string{"Idempotency-Key", r.Key})
+		}
+		if r.Correlation != "" {
+			hdr = append(hdr, [2]string{"X-Correlation-ID", r.Correlation})
+		}
+		start := time.Now()
+		resp, body, err := c.lean.do(ctx, r.Method, r.Path, ctype, raw, hdr)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Latency: time.Since(start)}, nil
+	}
+	var body io.Reader
+	if raw != nil {
+		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, c.Base+r.Path, body)
 	if err != nil {
@@ -108,11 +130,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw, Latency: time.Since(start)}, nil
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: out, Latency: time.Since(start)}, nil
 }
 
 // OK reports a 2xx answer.
