@@ -71,14 +71,14 @@ func (rp *readPool) open(ctx context.Context, db *sql.DB, n int, mmap int64) err
 					*dst, err = pc.PrepareContext(ctx, q)
 				}
 			}
-			prep(&r.fwd, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)
-			prep(&r.bwd, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
+			prep(&r.fwd, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision LIMIT ?`)
+			prep(&r.bwd, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision <= ? ORDER BY revision DESC LIMIT ?`)
 			prep(&r.all, `SELECT `+columns+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
-			prep(&r.exists, `SELECT 1 FROM events WHERE stream = ? LIMIT 1`)
-			prep(&r.fwdRange, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
-			prep(&r.bwdRange, `SELECT `+streamColumns+` FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision DESC`)
+			prep(&r.exists, `SELECT 1 FROM streams WHERE name = ?`)
+			prep(&r.fwdRange, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision >= ? AND revision <= ? ORDER BY revision`)
+			prep(&r.bwdRange, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision >= ? AND revision <= ? ORDER BY revision DESC`)
 			prep(&r.allRange, `SELECT `+columns+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`)
-			prep(&r.last, `SELECT MAX(revision) FROM events WHERE stream = ?`)
+			prep(&r.last, `SELECT MAX(revision) FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?)`)
 			return err
 		})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -528,79 +529,128 @@ func TestWALStaysSmall(t *testing.T) {
 	}
 }
 
-// TestMigrateFromV1 opens a file in the first layout (event IDs unique
-// across the log, no user_version): the events, positions and hash chain
-// survive, the layout becomes version 2, and the file is then used as usual.
-func TestMigrateFromV1(t *testing.T) {
-	ctx := ctxT(t)
-	path := filepath.Join(t.TempDir(), "events.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		if _, err := s.Append(ctx, fmt.Sprintf("m-%d", i%2), eventstore.Any, ev("E", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	before, err := s.ReadAll(ctx, eventstore.Position{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-
-	// Rewrite the file as version 1 wrote it.
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Exec(`ALTER TABLE events RENAME TO events_v2;
+// oldLayouts are the SQL that rewrites a current file as earlier versions
+// wrote it.
+var oldLayouts = map[int]string{
+	// Version 1: event IDs unique across the log, no user_version.
+	1: `ALTER TABLE events RENAME TO events_v3;
 CREATE TABLE events (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL,
 	id BLOB NOT NULL UNIQUE, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data BLOB NOT NULL,
 	metadata BLOB NOT NULL, recorded_at INTEGER NOT NULL, prev_hash BLOB, hash BLOB NOT NULL,
 	UNIQUE (stream, revision));
-INSERT INTO events SELECT * FROM events_v2;
-DROP TABLE events_v2;
-PRAGMA user_version = 0;`)
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+INSERT INTO events SELECT seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash FROM events_v3;
+DROP TABLE events_v3;
+DROP TABLE streams;
+PRAGMA user_version = 0;`,
+	// Version 2: event IDs unique within their stream, indexes keyed by the
+	// stream's name.
+	2: `ALTER TABLE events RENAME TO events_v3;
+CREATE TABLE events (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL,
+	id BLOB NOT NULL, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data BLOB NOT NULL,
+	metadata BLOB NOT NULL, recorded_at INTEGER NOT NULL, prev_hash BLOB, hash BLOB NOT NULL,
+	UNIQUE (stream, revision), UNIQUE (stream, id));
+INSERT INTO events SELECT seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash FROM events_v3;
+DROP TABLE events_v3;
+DROP TABLE streams;
+PRAGMA user_version = 2;`,
+}
 
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open a version-1 file: %v", err)
-	}
-	defer s.Close()
-	after, err := s.ReadAll(ctx, eventstore.Position{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(after) != len(before) {
-		t.Fatalf("%d events after the migration, want %d", len(after), len(before))
-	}
-	for i := range before {
-		if after[i].ID != before[i].ID || after[i].Position != before[i].Position || !bytes.Equal(after[i].Hash, before[i].Hash) {
-			t.Fatalf("event %d changed: %+v, was %+v", i, after[i], before[i])
-		}
-	}
-	if rep, err := eventstore.Verify(ctx, s, nil); err != nil || rep.Broken != nil {
-		t.Fatalf("Verify after the migration: %+v %v", rep.Broken, err)
-	}
-	// Version 2: the same ID may stand in another stream.
-	e0 := before[0]
-	again := eventstore.EventData{ID: e0.ID, Type: e0.Type, SchemaVersion: e0.SchemaVersion, Data: e0.Data, Metadata: e0.Metadata}
-	if _, err := s.Append(ctx, "other", eventstore.NoStream, again); err != nil {
-		t.Fatalf("append after the migration: %v", err)
-	}
-	db, err = sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var version int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != 2 {
-		t.Fatalf("user_version = %d (%v), want 2", version, err)
+// TestMigrateFromOldLayouts opens files in the earlier layouts: the events,
+// positions and hash chain survive, streams are numbered in the order of
+// their first event, the layout becomes version 3, and the file is then
+// used as usual.
+func TestMigrateFromOldLayouts(t *testing.T) {
+	for version, rewrite := range oldLayouts {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+			ctx := ctxT(t)
+			path := filepath.Join(t.TempDir(), "events.db")
+			s, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 7 {
+				if _, err := s.Append(ctx, fmt.Sprintf("m-%d", (3-i%3)), eventstore.Any, ev("E", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Exec(rewrite)
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			s, err = sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("open a version-%d file: %v", version, err)
+			}
+			defer s.Close()
+			after, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after) != len(before) {
+				t.Fatalf("%d events after the migration, want %d", len(after), len(before))
+			}
+			for i := range before {
+				if after[i].ID != before[i].ID || after[i].Position != before[i].Position || !bytes.Equal(after[i].Hash, before[i].Hash) {
+					t.Fatalf("event %d changed: %+v, was %+v", i, after[i], before[i])
+				}
+			}
+			if rep, err := eventstore.Verify(ctx, s, nil); err != nil || rep.Broken != nil {
+				t.Fatalf("Verify after the migration: %+v %v", rep.Broken, err)
+			}
+			// Streams read and append as before; a repeated append is
+			// still recognised.
+			evs, err := s.ReadStream(ctx, "m-2", 0, eventstore.Forward, 0)
+			if err != nil || len(evs) != 2 || evs[1].Revision != 1 {
+				t.Fatalf("m-2 after the migration: %d events, %v", len(evs), err)
+			}
+			e0 := before[0]
+			again := eventstore.EventData{ID: e0.ID, Type: e0.Type, SchemaVersion: e0.SchemaVersion, Data: e0.Data, Metadata: e0.Metadata}
+			if r, err := s.Append(ctx, e0.Stream, eventstore.NoStream, again); err != nil || r.Position != e0.Position {
+				t.Fatalf("repeat of the first append after the migration: %+v %v", r, err)
+			}
+			// Since version 2: the same ID may stand in another stream.
+			if _, err := s.Append(ctx, "other", eventstore.NoStream, again); err != nil {
+				t.Fatalf("append after the migration: %v", err)
+			}
+			db, err = sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var v int
+			if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 3 {
+				t.Fatalf("user_version = %d (%v), want 3", v, err)
+			}
+			// Numbered in the order of their first event: m-3, m-2, m-1, other.
+			rows, err := db.Query("SELECT name FROM streams ORDER BY no")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var names []string
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				names = append(names, n)
+			}
+			if got := strings.Join(names, ","); got != "m-3,m-2,m-1,other" {
+				t.Errorf("streams numbered %s", got)
+			}
+		})
 	}
 }
 

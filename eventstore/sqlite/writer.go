@@ -114,10 +114,12 @@ func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.
 	}
 }
 
-// head is the last revision of a stream and its hash; rev -1: no stream.
+// head is the last revision of a stream and its hash; rev -1: no stream
+// (and no number yet). no is the stream's number (table streams).
 type head struct {
 	rev  int64
 	hash []byte
+	no   int64
 }
 
 // maxCachedStreams bounds the writer's cache of stream heads.
@@ -139,6 +141,7 @@ type writer struct {
 	head            *sql.Stmt
 	byID            *sql.Stmt
 	ids             *sql.Stmt
+	newStream       *sql.Stmt
 	max             *sql.Stmt
 	seq             uint64          // last position written (committed or in the open transaction)
 	seqStart        uint64          // w.seq when the open transaction began
@@ -157,12 +160,12 @@ const insertRows = 32
 // insertSQL is an INSERT of rows events.
 func insertSQL(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO events (seq, stream, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES `)
+	b.WriteString(`INSERT INTO events (seq, stream, stream_no, revision, id, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }
@@ -186,9 +189,10 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 	}
 	prep(&w.ins, insertSQL(1))
 	prep(&w.insMany, insertSQL(insertRows))
-	prep(&w.head, `SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`)
-	prep(&w.byID, `SELECT stream, revision FROM events WHERE stream = ? AND id = ?`)
-	prep(&w.ids, `SELECT seq, id FROM events WHERE stream = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
+	prep(&w.head, `SELECT stream_no, revision, hash FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) ORDER BY revision DESC LIMIT 1`)
+	prep(&w.byID, `SELECT revision FROM events WHERE stream_no = ? AND id = ?`)
+	prep(&w.ids, `SELECT seq, id FROM events WHERE stream_no = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
+	prep(&w.newStream, `INSERT INTO streams (name) VALUES (?)`)
 	prep(&w.max, `SELECT COALESCE(MAX(seq), 0) FROM events`)
 	if err != nil {
 		w.close()
@@ -198,7 +202,7 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.ins, w.insMany, w.head, w.byID, w.ids, w.max} {
+	for _, st := range []*sql.Stmt{w.ins, w.insMany, w.head, w.byID, w.ids, w.max, w.newStream} {
 		if st != nil {
 			st.Close()
 		}
@@ -524,6 +528,17 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 			}
 			continue
 		}
+		if h.rev < 0 {
+			// A new stream gets the next number.
+			res, err := w.newStream.ExecContext(ctx, r.stream)
+			if err == nil {
+				h.no, err = res.LastInsertId()
+			}
+			if err != nil {
+				w.seq = startSeq
+				return i, err
+			}
+		}
 		prev := h.hash
 		r.firstRev, r.firstSeq, r.recorded, r.prevHash = uint64(h.rev+1), w.seq+1, recorded, h.hash
 		r.hashes = r.hashes[:0]
@@ -540,7 +555,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 				rev := uint64(h.rev + 1 + int64(k))
 				hash := eventstore.ComputeHash(prev, r.stream, rev, e.Type, e.SchemaVersion, e.Data, r.metas[k])
 				w.seq++
-				args = append(args, int64(w.seq), r.stream, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
+				args = append(args, int64(w.seq), r.stream, h.no, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
 					[]byte(e.Data), r.metas[k], recorded, nullable(prev), hash)
 				if len(r.events) <= maxReturnedEvents {
 					r.hashes = append(r.hashes, hash) // for recordedEvents
@@ -555,7 +570,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 		}
 		last := h.rev + int64(len(r.events))
 		r.written = true
-		w.over[r.stream] = head{rev: last, hash: prev}
+		w.over[r.stream] = head{rev: last, hash: prev, no: h.no}
 		r.res = eventstore.AppendResult{NextRevision: uint64(last), Position: pos(w.seq)}
 	}
 	return -1, nil
@@ -577,7 +592,7 @@ func (w *writer) headOf(ctx context.Context, stream string) (head, error) {
 		return h, nil
 	}
 	h := head{rev: -1}
-	err := w.head.QueryRowContext(ctx, stream).Scan(&h.rev, &h.hash)
+	err := w.head.QueryRowContext(ctx, stream).Scan(&h.no, &h.rev, &h.hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
 	}
@@ -599,9 +614,11 @@ func (w *writer) reappend(ctx context.Context, r *appendReq, h head) (eventstore
 	} else if rev, ok := r.expected.Revision(); ok {
 		start = int64(rev) + 1
 	} else {
-		var stream string
-		err := w.byID.QueryRowContext(ctx, r.stream, r.events[0].ID[:]).Scan(&stream, &start)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && stream != r.stream) {
+		if h.rev < 0 {
+			return eventstore.AppendResult{}, false, nil
+		}
+		err := w.byID.QueryRowContext(ctx, h.no, r.events[0].ID[:]).Scan(&start)
+		if errors.Is(err, sql.ErrNoRows) {
 			return eventstore.AppendResult{}, false, nil
 		}
 		if err != nil {
@@ -612,7 +629,7 @@ func (w *writer) reappend(ctx context.Context, r *appendReq, h head) (eventstore
 	if start < 0 || end > h.rev {
 		return eventstore.AppendResult{}, false, nil
 	}
-	rows, err := w.ids.QueryContext(ctx, r.stream, start, end)
+	rows, err := w.ids.QueryContext(ctx, h.no, start, end)
 	if err != nil {
 		return eventstore.AppendResult{}, false, err
 	}
