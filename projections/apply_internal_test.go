@@ -100,8 +100,13 @@ func TestSharedBatchIsolatesAFailingMember(t *testing.T) {
 		ms = append(ms, &member{pr: r.by[name], done: make(chan error, 1)})
 	}
 	bad := ms[1]
-	left := r.applyShared(ctx, slices.Clone(ms), log)
-	if len(left) != 2 || left[0].pr.name != "good" || left[1].pr.name != "also" {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	left, ok := r.applyShared(ctx, conn, slices.Clone(ms), log)
+	if !ok || len(left) != 2 || left[0].pr.name != "good" || left[1].pr.name != "also" {
 		t.Fatalf("members left: %d", len(left))
 	}
 	select {
@@ -122,7 +127,7 @@ func TestSharedBatchIsolatesAFailingMember(t *testing.T) {
 	}
 	// A member ahead of the batch (its checkpoint moved by a rebuild's swap
 	// or another process) skips what it already has.
-	if left = r.applyShared(ctx, left, log[40:]); len(left) != 2 {
+	if left, ok = r.applyShared(ctx, conn, left, log[40:]); !ok || len(left) != 2 {
 		t.Fatalf("members left: %d", len(left))
 	}
 	if n, _ := rowsAndCheckpoint(t, r, "good"); n != 50 {

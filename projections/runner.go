@@ -552,7 +552,18 @@ func (r *Runner) hub(ctx context.Context) {
 		f       *feed
 		at      eventstore.Position
 	)
+	// The hub's transactions run on a connection of their own: the runner
+	// is the only writer of the read models, so that connection's page
+	// cache stays valid from one batch to the next (SQLite drops a
+	// connection's cache when another one wrote since it last read), and
+	// the rows, indexes and checkpoints a batch touches are mostly read
+	// from memory. On a pool connection, last used by an API read, each
+	// batch began with a cold cache.
+	var conn *sql.Conn
 	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
 		f.stop()
 		for _, m := range members {
 			m.done <- ctx.Err()
@@ -608,7 +619,27 @@ func (r *Runner) hub(ctx context.Context) {
 			}
 			members = r.dropHeld(members)
 			if len(members) > 0 {
-				members = r.applyShared(ctx, members, batch)
+				if conn == nil {
+					c, err := r.db.Conn(ctx)
+					if err != nil {
+						err = errs.E(errs.Op("projections.Run"), errs.Unavailable, err)
+						for _, m := range members {
+							m.done <- err
+						}
+						members = nil
+						f.stop()
+						f = nil
+						continue
+					}
+					conn = c
+				}
+				var ok bool
+				if members, ok = r.applyShared(ctx, conn, members, batch); !ok {
+					// The transaction itself failed: the next batch
+					// starts on a fresh connection.
+					conn.Close()
+					conn = nil
+				}
 			}
 			at = batch[len(batch)-1].Position
 			clear(batch)
@@ -646,35 +677,36 @@ func (r *Runner) bridge(ctx context.Context, m *member, at eventstore.Position) 
 	return nil
 }
 
-// applyShared applies batch to every member in one transaction. A member
-// whose Apply fails is sent away with its error and the batch is applied
-// again, in a new transaction, to the others; a failure of the transaction
-// itself sends every member away. It returns the members that remain.
-func (r *Runner) applyShared(ctx context.Context, members []*member, batch []eventstore.Event) []*member {
+// applyShared applies batch to every member in one transaction on conn. A
+// member whose Apply fails is sent away with its error and the batch is
+// applied again, in a new transaction, to the others; a failure of the
+// transaction itself sends every member away (ok false). It returns the
+// members that remain.
+func (r *Runner) applyShared(ctx context.Context, conn *sql.Conn, members []*member, batch []eventstore.Event) (remain []*member, ok bool) {
 	for len(members) > 0 {
-		bad, err := r.applyBatch(ctx, members, batch)
+		bad, err := r.applyBatch(ctx, conn, members, batch)
 		if err == nil {
-			return members
+			return members, true
 		}
 		if bad < 0 {
 			for _, m := range members {
 				m.done <- err
 			}
-			return nil
+			return nil, false
 		}
 		members[bad].done <- err
 		members = slices.Delete(members, bad, bad+1)
 	}
-	return members
+	return members, true
 }
 
 // applyBatch is applyLive for several projections at once: one transaction
 // in which each member's events after its stored checkpoint are applied and
 // its checkpoint moved. On an Apply error it returns the failing member's
 // index (-1 for a failure of the transaction itself); nothing is committed.
-func (r *Runner) applyBatch(ctx context.Context, members []*member, batch []eventstore.Event) (int, error) {
+func (r *Runner) applyBatch(ctx context.Context, conn *sql.Conn, members []*member, batch []eventstore.Event) (int, error) {
 	const op = errs.Op("projections.apply")
-	tx, err := r.db.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return -1, errs.E(op, errs.Unavailable, err)
 	}
