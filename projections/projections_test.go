@@ -488,3 +488,35 @@ func TestNewRefusesBadDefinitions(t *testing.T) {
 		t.Fatal("table name with __ accepted")
 	}
 }
+
+// TestLiveBatchesOnOneConnection: caught up, the runner applies batch after
+// batch on one connection of its own (kept while it runs, so its page cache
+// stays valid), and gives it back when it stops.
+func TestLiveBatchesOnOneConnection(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := e.db("readmodels.db")
+	r, err := projections.New(db, e.store, []projections.Projection{&counts{}}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(t, r)
+	for i := range 20 {
+		pos := e.appendN(fmt.Sprintf("live%d", i), 1, 3)
+		if err := r.WaitFor(ctx, "counts", pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Between batches, the hub's connection is the only one in use; API
+	// reads (here: the sum) take others.
+	if st := db.Stats(); st.InUse != 1 {
+		t.Errorf("%d connections in use between live batches, want the runner's one", st.InUse)
+	}
+	if rows, n := sum(t, db, "counts_streams"); rows != 20 || n != 60 {
+		t.Fatalf("%d streams, %d events", rows, n)
+	}
+	stop()
+	if st := db.Stats(); st.InUse != 0 {
+		t.Errorf("%d connections in use after the runner stopped", st.InUse)
+	}
+}
