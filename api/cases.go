@@ -193,33 +193,52 @@ func (m *Cases) open(c echo.Context) error {
 // lands on the same stream and returns the first result); a new opening is
 // validated first, then takes the next number of the year from the sequence
 // stream, then is appended. cmd.CaseID and cmd.Number are filled in here.
+//
+// A new case is not looked up first (the stream of a fresh command ID does
+// not exist, and reading that cost a read transaction per opening): a repeat
+// is recognised on the way instead — in the handler's cache, by the number
+// sequence (which gives a recent repeat its number back), or by Handle,
+// whose append expecting no stream finds the first run's events. A repeat
+// older than all of those fails on the way (its reservation is refused, or
+// its input no longer validates), and is then answered from its stream.
 func (m *Cases) Open(ctx context.Context, meta commands.Meta, cmd cases.OpenCase) (commands.Result[cases.State], error) {
-	const op = errs.Op("api.cases.Open")
 	if meta.CommandID == uuid.Nil {
 		meta.CommandID = commands.NewCommandID()
 	}
 	caseID := commands.DeriveID(meta.CommandID, cases.Category)
 	cmd.CaseID = caseID
-	prior, err := m.Cases.Load(ctx, caseID)
-	if err != nil {
-		return commands.Result[cases.State]{}, err
-	}
-	if prior.Exists {
+	if prior, ok := m.Cases.Cached(caseID); ok && prior.Exists {
 		cmd.Number = prior.State.Number
 		return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
 	}
+	res, err := m.openNew(ctx, meta, cmd)
+	if err == nil {
+		return res, nil
+	}
+	prior, lerr := m.Cases.Load(ctx, caseID)
+	if lerr != nil || !prior.Exists {
+		return res, err
+	}
+	cmd.Number = prior.State.Number
+	return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
+}
+
+// openNew opens the case of cmd as a new one: validation, a number, the
+// append.
+func (m *Cases) openNew(ctx context.Context, meta commands.Meta, cmd cases.OpenCase) (commands.Result[cases.State], error) {
+	const op = errs.Op("api.cases.Open")
 	if err := m.Decider.ValidateOpen(cmd); err != nil {
 		return commands.Result[cases.State]{}, err
 	}
-	n, err := m.reserveNumber(ctx, meta, cases.NumberYear(m.Clock.Now()), caseID)
+	n, err := m.reserveNumber(ctx, meta, cases.NumberYear(m.Clock.Now()), cmd.CaseID)
 	if err != nil {
 		return commands.Result[cases.State]{}, err
 	}
-	if n.CaseID != caseID {
+	if n.CaseID != cmd.CaseID {
 		return commands.Result[cases.State]{}, errs.E(op, errs.Internal, "la reserva del número de caso no corresponde al caso")
 	}
 	cmd.Number = cases.FormatNumber(n.Year, n.N)
-	return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
+	return m.Cases.Handle(ctx, cmd.CaseID, meta, m.Decider.Open(cmd))
 }
 
 // waitMin honours the minPosition query parameter.

@@ -492,6 +492,41 @@ func TestPeek(t *testing.T) {
 	}
 }
 
+// TestCached: Cached answers only from memory — a stream this handler has
+// not seen is not cached (and nothing is read), one it wrote is — and a
+// handler without a cache holds nothing.
+func TestCached(t *testing.T) {
+	ctx := context.Background()
+	store := newStore(t)
+	log := &readLog{Store: store}
+	clk := clock.NewManual(t0)
+	h := commands.NewHandler(log, clk, ticketAgg)
+	other := commands.NewHandler(store, clk, ticketAgg)
+	if _, err := other.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
+		t.Fatal(err)
+	}
+	log.take()
+	if l, ok := h.Cached("t"); ok || l.Exists {
+		t.Fatalf("Cached of a stream the handler has not seen: %+v %v", l, ok)
+	}
+	if got := log.take(); len(got) != 0 {
+		t.Fatalf("Cached read from %v", got)
+	}
+	if _, err := h.Handle(ctx, "u", commands.Meta{Actor: alice}, open("y")); err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := h.Cached("u"); !ok || !l.Exists || l.Revision != 0 {
+		t.Fatalf("Cached of a stream the handler wrote: %+v %v", l, ok)
+	}
+	off := commands.NewHandler(store, clk, ticketAgg, commands.WithCacheSize(0))
+	if _, err := off.Handle(ctx, "v", commands.Meta{Actor: alice}, open("z")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := off.Cached("v"); ok {
+		t.Fatal("a handler without a cache holds a stream")
+	}
+}
+
 // TestOneHandlerTakesTurns: concurrent commands of one handler on one
 // stream wait for each other instead of conflicting: none is retried, each
 // appends once, and a waiter whose context ends leaves without deciding.

@@ -616,6 +616,19 @@ func (h *Handler[S]) Peek(ctx context.Context, id string) (Loaded[S], error) {
 	return h.Load(ctx, id)
 }
 
+// Cached returns the state of the aggregate as this handler holds it in
+// memory, without any I/O, and whether it holds it at all. Like Peek's, the
+// state may be behind the store.
+func (h *Handler[S]) Cached(id string) (Loaded[S], bool) {
+	if h.cache == nil {
+		return Loaded[S]{}, false
+	}
+	if e := h.cache.get(h.agg.Stream(id)); e != nil {
+		return e.Loaded, true
+	}
+	return Loaded[S]{}, false
+}
+
 // Point says where LoadAt stops folding: at an instant or at a revision.
 type Point struct {
 	asOf     time.Time

@@ -316,6 +316,46 @@ func TestCaseOpenIdempotentAndNumbered(t *testing.T) {
 	}
 }
 
+// TestCaseOpenOldRepeatOnAnotherNode: an opening repeated where nothing
+// remembers it — another engine on the same store, with an empty cache,
+// after more openings than the number sequence keeps — is answered with the
+// first result and writes nothing (the engine does not read a new case's
+// stream before opening it; the repeat is found on the way).
+func TestCaseOpenOldRepeatOnAnotherNode(t *testing.T) {
+	w := newCasesWorld(t)
+	send := func(e *enginetest.Engine, key string) *enginetest.Response {
+		return e.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/cases", Token: w.ana,
+			Body: consulta("A0001", "Consulta "+key), Headers: map[string]string{"Idempotency-Key": key}})
+	}
+	r1 := send(w.e, "vieja").Want(t, http.StatusCreated)
+	var first caseDoc
+	r1.JSON(t, &first)
+	for i := range 70 { // more than the number sequence's window of recent reservations
+		send(w.e, fmt.Sprintf("otra-%d", i)).Want(t, http.StatusCreated)
+	}
+	head, err := w.e.Store.Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := enginetest.New(t, func(c *config.Config) { c.DataDir = w.e.Config.DataDir; c.SMTPAddr = "" })
+	r2 := send(other, "vieja").Want(t, http.StatusCreated)
+	var again caseDoc
+	r2.JSON(t, &again)
+	if again.ID != first.ID || again.Number != first.Number || r2.Header.Get("Idempotent-Replayed") != "true" ||
+		r2.Header.Get("X-Position") != r1.Header.Get("X-Position") {
+		t.Errorf("old repeat on another node: %s (%v), first %s", r2.Body, r2.Header, r1.Body)
+	}
+	if after, err := other.Store.Head(t.Context()); err != nil || after != head {
+		t.Errorf("the repeat wrote: head %s, was %s (%v)", after, head, err)
+	}
+	// A new opening there still gets the next number.
+	var next caseDoc
+	send(other, "nueva").Want(t, http.StatusCreated).JSON(t, &next)
+	if want := fmt.Sprintf("CAS-%d-%06d", enginetest.Start.Year(), 72); next.Number != want {
+		t.Errorf("next number %s, want %s", next.Number, want)
+	}
+}
+
 func TestCaseAsOfRevisionAndMinPosition(t *testing.T) {
 	w := newCasesWorld(t)
 	w.clock(t, "2026-11-30T10:00:00+01:00")
