@@ -153,6 +153,8 @@ type Store struct {
 	// fdatasync syncs the WAL file (a test may fail it).
 	fdatasync func(*os.File) error
 	changes   *changes // which streams changed since a mark (Mark, Unchanged)
+	// tail keeps the latest synced events for reads that follow the log.
+	tail tail
 }
 
 var _ eventstore.Store = (*Store)(nil)

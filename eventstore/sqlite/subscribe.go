@@ -58,9 +58,16 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.Event, error) {
 		if head := sub.s.head.Load(); head > sub.after {
 			// Up to the head: the events after it may be committed but not
 			// yet on disk (see Store.syncer).
-			evs, err := sub.s.readAll(ctx, sub.after, int(min(head-sub.after, subBatch)))
-			if err != nil {
-				return eventstore.Event{}, dbErr(op, err)
+			// The latest events come from the store's tail when it holds
+			// them all (reads that audit the log, ReadAll and Verify,
+			// always read the file).
+			limit := int(min(head-sub.after, subBatch))
+			evs, ok := sub.s.tail.read(sub.after, limit, head)
+			if !ok {
+				var err error
+				if evs, err = sub.s.readAll(ctx, sub.after, limit); err != nil {
+					return eventstore.Event{}, dbErr(op, err)
+				}
 			}
 			if len(evs) > 0 {
 				sub.after = evs[len(evs)-1].Position.Commit

@@ -73,7 +73,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	// Once queued, wait for the answer even if ctx ends: the writer skips a
 	// request whose context has ended, so an answer always says what happened.
 	<-r.done
-	if r.err == nil && r.written && len(r.events) <= maxReturnedEvents {
+	if r.err == nil && r.written && len(r.events) <= maxReturnedEvents && r.res.Events == nil {
 		r.res.Events = r.recordedEvents()
 	}
 	return r.res, r.err
@@ -465,6 +465,19 @@ func (s *Store) answerSynced(b *syncBatch, err *error) {
 		if r.err == nil {
 			s.stats.appends.Add(1)
 		}
+	}
+	// The tail gets the events before subscribers are woken; the appender
+	// gets the same envelopes (built once).
+	for _, r := range b.reqs {
+		if !r.written || r.err != nil {
+			continue
+		}
+		if len(r.events) > maxReturnedEvents {
+			s.tail.add(0, nil)
+			continue
+		}
+		r.res.Events = r.recordedEvents()
+		s.tail.add(r.firstSeq, r.res.Events)
 	}
 	s.advance(b.seq)
 	for _, r := range b.reqs {

@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"redengine/eventstore"
+)
+
+// run returns events at positions first … first+n-1.
+func run(first uint64, n int) []eventstore.Event {
+	out := make([]eventstore.Event, n)
+	for i := range out {
+		out[i].Position = pos(first + uint64(i))
+	}
+	return out
+}
+
+func positions(evs []eventstore.Event) string {
+	if len(evs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d..%d", evs[0].Position.Commit, evs[len(evs)-1].Position.Commit)
+}
+
+// TestTail: the tail serves a read only when it holds every event asked
+// for; a gap or an append it does not keep starts it over; past its
+// capacity it keeps the newer events.
+func TestTail(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		adds        [][2]int // first position, count (count 0: an append not kept)
+		after       uint64
+		limit       int
+		upTo        uint64
+		want        string // positions served, "" when not served
+		wantHoldsAt uint64 // first position held afterwards
+	}{
+		{name: "empty", upTo: 3},
+		{name: "from the start", adds: [][2]int{{1, 2}, {3, 3}}, after: 0, upTo: 5, want: "1..5"},
+		{name: "middle, limited", adds: [][2]int{{1, 5}}, after: 1, limit: 2, upTo: 5, want: "2..3"},
+		{name: "up to the head only", adds: [][2]int{{1, 5}}, after: 2, upTo: 4, want: "3..4"},
+		{name: "caught up", adds: [][2]int{{1, 5}}, after: 5, upTo: 5},
+		{name: "head beyond the tail", adds: [][2]int{{1, 5}}, after: 2, upTo: 7},
+		{name: "before the tail", adds: [][2]int{{4, 5}}, after: 2, upTo: 8},
+		{name: "right at its start", adds: [][2]int{{4, 5}}, after: 3, upTo: 8, want: "4..8"},
+		{name: "a gap starts over", adds: [][2]int{{1, 3}, {6, 2}}, after: 0, upTo: 7},
+		{name: "after a gap", adds: [][2]int{{1, 3}, {6, 2}}, after: 5, upTo: 7, want: "6..7"},
+		{name: "an append not kept", adds: [][2]int{{1, 3}, {4, 0}}, after: 0, upTo: 3},
+		{name: "kept again after it", adds: [][2]int{{1, 3}, {4, 0}, {104, 2}}, after: 103, upTo: 105, want: "104..105"},
+		{name: "capacity", adds: [][2]int{{1, tailCap}, {tailCap + 1, 10}}, after: tailCap, upTo: tailCap + 10,
+			want: fmt.Sprintf("%d..%d", tailCap+1, tailCap+10)},
+		{name: "capacity drops the oldest", adds: [][2]int{{1, tailCap}, {tailCap + 1, 10}}, after: 0, upTo: tailCap + 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tl tail
+			for _, a := range tc.adds {
+				if a[1] == 0 {
+					tl.add(0, nil)
+					continue
+				}
+				tl.add(uint64(a[0]), run(uint64(a[0]), a[1]))
+			}
+			if len(tl.evs) > tailCap {
+				t.Fatalf("holds %d events, more than %d", len(tl.evs), tailCap)
+			}
+			got, ok := tl.read(tc.after, tc.limit, tc.upTo)
+			switch {
+			case tc.want == "" && ok:
+				t.Fatalf("served %s, want the file read", positions(got))
+			case tc.want != "" && !ok:
+				t.Fatalf("not served, want %s", tc.want)
+			case ok && positions(got) != tc.want:
+				t.Fatalf("served %s, want %s", positions(got), tc.want)
+			}
+			for i := 1; i < len(tl.evs); i++ {
+				if tl.evs[i].Position.Commit != tl.first+uint64(i) {
+					t.Fatalf("held positions not consecutive at %d: %s", i, positions(tl.evs))
+				}
+			}
+		})
+	}
+}
+
+// TestSubscriptionFromTheTail: a subscription that follows the log gets
+// from the tail exactly the events a read of the file returns (envelope,
+// data, metadata, hashes), across small appends, a bulk one the tail does
+// not keep, and small ones after it.
+func TestSubscriptionFromTheTail(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var got []eventstore.Event
+	follow := func(n int) {
+		t.Helper()
+		for range n {
+			e, err := sub.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e)
+		}
+	}
+	served := 0
+	for i, n := range []int{1, 3, 2, maxReturnedEvents + 1, 2, 1} {
+		if _, err := s.Append(ctx, fmt.Sprintf("t-%d", i%2), eventstore.Any, events(n)...); err != nil {
+			t.Fatal(err)
+		}
+		if n <= maxReturnedEvents {
+			h := s.head.Load()
+			if _, ok := s.tail.read(h-uint64(n), 0, h); ok {
+				served++
+			}
+		}
+		follow(n)
+	}
+	if served != 5 {
+		t.Errorf("the tail held %d of the 5 small appends when they were answered", served)
+	}
+	file, err := s.ReadAll(ctx, eventstore.Position{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(file) != len(got) {
+		t.Fatalf("subscription gave %d events, the file holds %d", len(got), len(file))
+	}
+	for i, a := range got {
+		b := file[i]
+		if a.ID != b.ID || a.Stream != b.Stream || a.Type != b.Type || a.SchemaVersion != b.SchemaVersion ||
+			!bytes.Equal(a.Data, b.Data) || a.Metadata != b.Metadata || a.Revision != b.Revision || a.Position != b.Position ||
+			!a.RecordedAt.Equal(b.RecordedAt) || a.RecordedAt.Location() != b.RecordedAt.Location() ||
+			!bytes.Equal(a.Hash, b.Hash) || !bytes.Equal(a.PrevHash, b.PrevHash) {
+			t.Fatalf("event %d from the subscription %+v, from the file %+v", i, a, b)
+		}
+	}
+}
