@@ -67,12 +67,18 @@ type Versioned interface {
 	Version() int
 }
 
+// MaxIdleConns is how many connections of the read-model database OpenDB
+// keeps open between uses: enough for the API's concurrent reads and the
+// projections' writer (a SQLite connection is a file handle, its schema and
+// a page cache that grows as used).
+const MaxIdleConns = 32
+
 // OpenDB opens (creating it if needed) the read-model database at path with
 // the settings the runner expects: WAL (readers never block the writer nor
 // see a half-applied batch), synchronous=NORMAL (a crash may lose the last
 // batches but never splits a batch from its checkpoint; they are re-applied
 // from the log), a busy timeout, and write transactions that take the write
-// lock when they begin.
+// lock when they begin. It keeps MaxIdleConns connections open.
 func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	const op = errs.Op("projections.OpenDB")
 	q := url.Values{}
@@ -85,6 +91,11 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, errs.E(op, errs.Internal, err)
 	}
+	// database/sql keeps 2 idle connections by default: under concurrent
+	// reads it closed the others as they were returned and opened new ones
+	// (each opening reads the schema, and each prepared statement is
+	// prepared again on it): ~3 % of the engine's CPU under the load mix.
+	db.SetMaxIdleConns(MaxIdleConns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, errs.E(op, errs.Unavailable, fmt.Sprintf("no se puede abrir %s", path), err)

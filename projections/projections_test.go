@@ -520,3 +520,34 @@ func TestLiveBatchesOnOneConnection(t *testing.T) {
 		t.Errorf("%d connections in use after the runner stopped", st.InUse)
 	}
 }
+
+// TestOpenDBKeepsConnections: concurrent reads return their connections to
+// the pool instead of closing them (database/sql keeps 2 by default, and
+// every new SQLite connection reads the schema and prepares statements
+// again).
+func TestOpenDBKeepsConnections(t *testing.T) {
+	ctx := context.Background()
+	db, err := projections.OpenDB(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if st := db.Stats(); st.MaxIdleClosed != 0 {
+		t.Errorf("%d connections closed for want of room in the pool after %d were opened", st.MaxIdleClosed, st.OpenConnections)
+	}
+}
