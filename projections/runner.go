@@ -635,8 +635,9 @@ func (r *Runner) hub(ctx context.Context) {
 				}
 				var ok bool
 				if members, ok = r.applyShared(ctx, conn, members, batch); !ok {
-					// The transaction itself failed: the next batch
-					// starts on a fresh connection.
+					// The transaction itself failed: the connection
+					// goes back to the pool (which drops it if it is
+					// broken) and the next batch takes one again.
 					conn.Close()
 					conn = nil
 				}
