@@ -454,19 +454,34 @@ func TestTrustedRefusalDecidedAgain(t *testing.T) {
 	})
 }
 
+// peekWorld is a handler h whose reads are logged, and another handler on
+// the same store that has opened ticket "t" (unseen by h).
+type peekWorld struct {
+	store    eventstore.Store
+	log      *readLog
+	clk      *clock.Manual
+	h, other *commands.Handler[ticket]
+}
+
+func newPeekWorld(t *testing.T) (context.Context, peekWorld) {
+	t.Helper()
+	ctx := context.Background()
+	store := newStore(t)
+	w := peekWorld{store: store, log: &readLog{Store: store}, clk: clock.NewManual(t0)}
+	w.h = commands.NewHandler(w.log, w.clk, ticketAgg)
+	w.other = commands.NewHandler(store, w.clk, ticketAgg)
+	if _, err := w.other.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
+		t.Fatal(err)
+	}
+	w.log.take()
+	return ctx, w
+}
+
 // TestPeek: Peek answers a cached stream from memory, possibly behind the
 // store, and loads a stream it has not seen.
 func TestPeek(t *testing.T) {
-	ctx := context.Background()
-	store := newStore(t)
-	log := &readLog{Store: store}
-	clk := clock.NewManual(t0)
-	h := commands.NewHandler(log, clk, ticketAgg)
-	other := commands.NewHandler(store, clk, ticketAgg)
-	if _, err := other.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
-		t.Fatal(err)
-	}
-	log.take()
+	ctx, w := newPeekWorld(t)
+	h, other, log := w.h, w.other, w.log
 	l, err := h.Peek(ctx, "t")
 	if err != nil || !l.Exists || l.Revision != 0 {
 		t.Fatalf("Peek of an unseen stream: %+v %v", l, err)
@@ -496,16 +511,8 @@ func TestPeek(t *testing.T) {
 // not seen is not cached (and nothing is read), one it wrote is — and a
 // handler without a cache holds nothing.
 func TestCached(t *testing.T) {
-	ctx := context.Background()
-	store := newStore(t)
-	log := &readLog{Store: store}
-	clk := clock.NewManual(t0)
-	h := commands.NewHandler(log, clk, ticketAgg)
-	other := commands.NewHandler(store, clk, ticketAgg)
-	if _, err := other.Handle(ctx, "t", commands.Meta{Actor: alice}, open("x")); err != nil {
-		t.Fatal(err)
-	}
-	log.take()
+	ctx, w := newPeekWorld(t)
+	h, store, clk, log := w.h, w.store, w.clk, w.log
 	if l, ok := h.Cached("t"); ok || l.Exists {
 		t.Fatalf("Cached of a stream the handler has not seen: %+v %v", l, ok)
 	}
