@@ -207,20 +207,22 @@ func (m *Cases) Open(ctx context.Context, meta commands.Meta, cmd cases.OpenCase
 	}
 	caseID := commands.DeriveID(meta.CommandID, cases.Category)
 	cmd.CaseID = caseID
-	if prior, ok := m.Cases.Cached(caseID); ok && prior.Exists {
+	// repeat answers the command as a repeat of the opening of prior.
+	repeat := func(prior commands.Loaded[cases.State]) (commands.Result[cases.State], error) {
 		cmd.Number = prior.State.Number
 		return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
+	}
+	if prior, ok := m.Cases.Cached(caseID); ok && prior.Exists {
+		return repeat(prior)
 	}
 	res, err := m.openNew(ctx, meta, cmd)
 	if err == nil {
 		return res, nil
 	}
-	prior, lerr := m.Cases.Load(ctx, caseID)
-	if lerr != nil || !prior.Exists {
-		return res, err
+	if prior, lerr := m.Cases.Load(ctx, caseID); lerr == nil && prior.Exists {
+		return repeat(prior)
 	}
-	cmd.Number = prior.State.Number
-	return m.Cases.Handle(ctx, caseID, meta, m.Decider.Open(cmd))
+	return res, err
 }
 
 // openNew opens the case of cmd as a new one: validation, a number, the

@@ -569,6 +569,13 @@ func (r *Runner) hub(ctx context.Context) {
 			m.done <- ctx.Err()
 		}
 	}()
+	// dismiss sends every member away with err.
+	dismiss := func(err error) {
+		for _, m := range members {
+			m.done <- err
+		}
+		members = nil
+	}
 	batch := make([]eventstore.Event, 0, r.opts.BatchSize)
 	for {
 		var in <-chan eventstore.Event
@@ -598,10 +605,7 @@ func (r *Runner) hub(ctx context.Context) {
 				err := errs.E(errs.Op("projections.Run"), errs.Unavailable, "suscripción interrumpida", f.err)
 				f.stop()
 				f = nil
-				for _, m := range members {
-					m.done <- err
-				}
-				members = nil
+				dismiss(err)
 				continue
 			}
 			batch = append(batch[:0], e)
@@ -618,21 +622,16 @@ func (r *Runner) hub(ctx context.Context) {
 				}
 			}
 			members = r.dropHeld(members)
-			if len(members) > 0 {
-				if conn == nil {
-					c, err := r.db.Conn(ctx)
-					if err != nil {
-						err = errs.E(errs.Op("projections.Run"), errs.Unavailable, err)
-						for _, m := range members {
-							m.done <- err
-						}
-						members = nil
-						f.stop()
-						f = nil
-						continue
-					}
+			if len(members) > 0 && conn == nil {
+				c, err := r.db.Conn(ctx)
+				if err != nil {
+					// The feed stops below, as when no member is left.
+					dismiss(errs.E(errs.Op("projections.Run"), errs.Unavailable, err))
+				} else {
 					conn = c
 				}
+			}
+			if len(members) > 0 {
 				var ok bool
 				if members, ok = r.applyShared(ctx, conn, members, batch); !ok {
 					// The transaction itself failed: the connection

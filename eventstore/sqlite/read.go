@@ -29,6 +29,10 @@ const columns = `seq, stream, revision, type, schema_version, data, metadata, re
 const streamColumns = `seq, NULL, revision, type, schema_version, data, metadata, recorded_at, ` +
 	`CAST(id || hash || COALESCE(prev_hash, x'') AS BLOB)`
 
+// byStream selects the events of the stream named by the statement's first
+// argument (schema 3: the indexes are keyed by the stream's number).
+const byStream = `stream_no = (SELECT no FROM streams WHERE name = ?)`
+
 // numColumns is how many columns a read selects.
 const numColumns = 9
 
@@ -71,14 +75,14 @@ func (rp *readPool) open(ctx context.Context, db *sql.DB, n int, mmap int64) err
 					*dst, err = pc.PrepareContext(ctx, q)
 				}
 			}
-			prep(&r.fwd, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision LIMIT ?`)
-			prep(&r.bwd, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision <= ? ORDER BY revision DESC LIMIT ?`)
+			prep(&r.fwd, `SELECT `+streamColumns+` FROM events WHERE `+byStream+` AND revision >= ? ORDER BY revision LIMIT ?`)
+			prep(&r.bwd, `SELECT `+streamColumns+` FROM events WHERE `+byStream+` AND revision <= ? ORDER BY revision DESC LIMIT ?`)
 			prep(&r.all, `SELECT `+columns+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`)
 			prep(&r.exists, `SELECT 1 FROM streams WHERE name = ?`)
-			prep(&r.fwdRange, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision >= ? AND revision <= ? ORDER BY revision`)
-			prep(&r.bwdRange, `SELECT `+streamColumns+` FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) AND revision >= ? AND revision <= ? ORDER BY revision DESC`)
+			prep(&r.fwdRange, `SELECT `+streamColumns+` FROM events WHERE `+byStream+` AND revision >= ? AND revision <= ? ORDER BY revision`)
+			prep(&r.bwdRange, `SELECT `+streamColumns+` FROM events WHERE `+byStream+` AND revision >= ? AND revision <= ? ORDER BY revision DESC`)
 			prep(&r.allRange, `SELECT `+columns+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`)
-			prep(&r.last, `SELECT MAX(revision) FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?)`)
+			prep(&r.last, `SELECT MAX(revision) FROM events WHERE `+byStream)
 			return err
 		})
 		if err != nil {

@@ -189,7 +189,7 @@ func newWriter(ctx context.Context, s *Store) (*writer, error) {
 	}
 	prep(&w.ins, insertSQL(1))
 	prep(&w.insMany, insertSQL(insertRows))
-	prep(&w.head, `SELECT stream_no, revision, hash FROM events WHERE stream_no = (SELECT no FROM streams WHERE name = ?) ORDER BY revision DESC LIMIT 1`)
+	prep(&w.head, `SELECT stream_no, revision, hash FROM events WHERE `+byStream+` ORDER BY revision DESC LIMIT 1`)
 	prep(&w.byID, `SELECT revision FROM events WHERE stream_no = ? AND id = ?`)
 	prep(&w.ids, `SELECT seq, id FROM events WHERE stream_no = ? AND revision >= ? AND revision <= ? ORDER BY revision`)
 	prep(&w.newStream, `INSERT INTO streams (name) VALUES (?)`)
