@@ -40,21 +40,23 @@ func ValidateAppend(stream string, events []EventData) error {
 	)
 	for i := range events {
 		e := &events[i]
-		at := "events[" + strconv.Itoa(i) + "]"
+		// The field name is built only for an error (this runs for every
+		// event of a file import).
+		at := func() string { return "events[" + strconv.Itoa(i) + "]" }
 		if e.ID == uuid.Nil {
-			fields.Add(at+".id", "falta el identificador")
+			fields.Add(at()+".id", "falta el identificador")
 		} else if seen[e.ID] {
-			fields.Add(at+".id", "identificador repetido en el lote")
+			fields.Add(at()+".id", "identificador repetido en el lote")
 		}
 		seen[e.ID] = true
 		if e.Type == "" || len(e.Type) > MaxTypeLen || !utf8.ValidString(e.Type) || e.Type[0] == '$' {
-			fields.Add(at+".type", "tipo vacío, demasiado largo o reservado")
+			fields.Add(at()+".type", "tipo vacío, demasiado largo o reservado")
 		}
 		if e.SchemaVersion < 1 {
-			fields.Add(at+".schemaVersion", "debe ser 1 o mayor")
+			fields.Add(at()+".schemaVersion", "debe ser 1 o mayor")
 		}
 		if !json.Valid(e.Data) {
-			fields.Add(at+".data", "no es JSON válido")
+			fields.Add(at()+".data", "no es JSON válido")
 		}
 		if i == 0 || e.Metadata != lastMeta {
 			lastMeta = e.Metadata
@@ -73,13 +75,13 @@ func ValidateAppend(stream string, events []EventData) error {
 			}
 		}
 		if metaErr != nil {
-			fields.Add(at+".metadata", "no se puede codificar")
+			fields.Add(at()+".metadata", "no se puede codificar")
 		}
 		if !metaValid {
-			fields.Add(at+".metadata", "no es UTF-8 válido")
+			fields.Add(at()+".metadata", "no es UTF-8 válido")
 		}
 		if len(e.Data)+metaLen > MaxEventSize {
-			fields.Add(at, fmt.Sprintf("el evento supera %d bytes", MaxEventSize))
+			fields.Add(at(), fmt.Sprintf("el evento supera %d bytes", MaxEventSize))
 		}
 	}
 	if len(fields) > 0 {

@@ -95,7 +95,7 @@ func (r *Runner) Rebuild(ctx context.Context, name string, progress func(done, t
 			ahead = r.readAhead(ctx, evs[len(evs)-1].Position)
 		}
 		if err := r.inTx(ctx, func(tx *sql.Tx) error {
-			pos, err = r.applyTo(withStmts(ctx, stmts, tx), tx, pr, shadow, pos, evs)
+			pos, err = r.applyTo(withStmts(batchContext(ctx), stmts, tx), tx, pr, shadow, pos, evs)
 			return err
 		}); err != nil {
 			r.dropShadow(pr, shadow)

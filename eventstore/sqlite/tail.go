@@ -7,8 +7,11 @@ import (
 )
 
 // tailCap bounds the events the tail keeps (about 1 KB each under the load
-// mix: a few MB).
-const tailCap = 4096
+// mix or in a FIE file: up to 16 MB). It holds more than the largest group
+// commit (maxGroupEvents), so that a reader one group behind, as the
+// projections' shared reader is during a file import, still finds its
+// events here.
+const tailCap = 16384
 
 // tail keeps the latest events this process appended, once synced, exactly
 // as a read of the log returns them, so that a read that follows the log
@@ -16,9 +19,8 @@ const tailCap = 4096
 // reader — takes them from memory instead of a read transaction that finds
 // its page cache cold (every commit invalidates it) and reads the pages
 // just written back from the WAL. It holds one run of consecutive
-// positions; anything it cannot vouch for (an append of more than
-// maxReturnedEvents, another process's events, groups answered out of
-// order) starts the run again, and the reads it cannot serve whole go to
+// positions; anything it cannot vouch for (another process's events,
+// groups answered out of order) starts the run again, and the reads it cannot serve whole go to
 // the file as before.
 type tail struct {
 	mu    sync.Mutex

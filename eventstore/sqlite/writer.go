@@ -32,7 +32,7 @@ type appendReq struct {
 	firstSeq   uint64   // position of the first event written
 	recorded   int64    // RecordedAt, Unix nanoseconds
 	prevHash   []byte   // hash of the event before the first one
-	hashes     [][]byte // hash of each event written, when Append returns them
+	hashes     [][]byte // hash of each event written (for recordedEvents)
 }
 
 // maxReturnedEvents bounds the appends whose recorded events Append
@@ -467,17 +467,19 @@ func (s *Store) answerSynced(b *syncBatch, err *error) {
 		}
 	}
 	// The tail gets the events before subscribers are woken; the appender
-	// gets the same envelopes (built once).
+	// of a few gets the same envelopes (built once). A bulk append's are
+	// built for the tail alone, here on the syncer's goroutine (a bulk
+	// group is answered there, beside the writer): the projections' shared
+	// reader follows a file import from memory.
 	for _, r := range b.reqs {
 		if !r.written || r.err != nil {
 			continue
 		}
-		if len(r.events) > maxReturnedEvents {
-			s.tail.add(0, nil)
-			continue
+		evs := r.recordedEvents()
+		if len(r.events) <= maxReturnedEvents {
+			r.res.Events = evs
 		}
-		r.res.Events = r.recordedEvents()
-		s.tail.add(r.firstSeq, r.res.Events)
+		s.tail.add(r.firstSeq, evs)
 	}
 	s.advance(b.seq)
 	for _, r := range b.reqs {
@@ -570,9 +572,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 				w.seq++
 				args = append(args, int64(w.seq), r.stream, h.no, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
 					[]byte(e.Data), r.metas[k], recorded, nullable(prev), hash)
-				if len(r.events) <= maxReturnedEvents {
-					r.hashes = append(r.hashes, hash) // for recordedEvents
-				}
+				r.hashes = append(r.hashes, hash) // for recordedEvents
 				prev = hash
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
