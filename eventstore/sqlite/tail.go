@@ -6,12 +6,18 @@ import (
 	"redengine/eventstore"
 )
 
-// tailCap bounds the events the tail keeps (about 1 KB each under the load
-// mix or in a FIE file: up to 16 MB). It holds more than the largest group
-// commit (maxGroupEvents), so that a reader one group behind, as the
-// projections' shared reader is during a file import, still finds its
-// events here.
-const tailCap = 16384
+// Bounds of the events the tail keeps (about 1 KB each under the load mix
+// or in a FIE file). Small appends keep it at tailCap, enough for readers
+// that follow the log closely; a bulk append lets it grow to tailBulkCap
+// (about 16 MB), more than one group commit of a file import
+// (maxGroupEvents), so that a reader a group behind, as the projections'
+// shared reader is during an import, still finds its events here. The next
+// small append trims it back: under a load of commands the larger tail only
+// made the heap, and each garbage collection, larger.
+const (
+	tailCap     = 4096
+	tailBulkCap = 16384
+)
 
 // tail keeps the latest events this process appended, once synced, exactly
 // as a read of the log returns them, so that a read that follows the log
@@ -42,9 +48,13 @@ func (t *tail) add(first uint64, evs []eventstore.Event) {
 		clear(t.evs)
 		t.evs, t.first = t.evs[:0], first
 	}
-	if len(t.evs)+len(evs) > tailCap {
+	limit := tailCap
+	if len(evs) > maxReturnedEvents {
+		limit = tailBulkCap
+	}
+	if len(t.evs)+len(evs) > limit {
 		// Keep the newer half: the run stays contiguous, copying is rare.
-		drop := min(len(t.evs), len(t.evs)+len(evs)-tailCap/2)
+		drop := min(len(t.evs), len(t.evs)+len(evs)-limit/2)
 		n := copy(t.evs, t.evs[drop:])
 		clear(t.evs[n:])
 		t.evs, t.first = t.evs[:n], t.first+uint64(drop)

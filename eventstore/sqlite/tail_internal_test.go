@@ -29,16 +29,15 @@ func positions(evs []eventstore.Event) string {
 
 // TestTail: the tail serves a read only when it holds every event asked
 // for; a gap or an append it does not keep starts it over; past its
-// capacity it keeps the newer events.
+// capacity (larger after a bulk append) it keeps the newer events.
 func TestTail(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		adds        [][2]int // first position, count (count 0: an append not kept)
-		after       uint64
-		limit       int
-		upTo        uint64
-		want        string // positions served, "" when not served
-		wantHoldsAt uint64 // first position held afterwards
+		name  string
+		adds  [][2]int // first position, count (count 0: an append not kept)
+		after uint64
+		limit int
+		upTo  uint64
+		want  string // positions served, "" when not served
 	}{
 		{name: "empty", upTo: 3},
 		{name: "from the start", adds: [][2]int{{1, 2}, {3, 3}}, after: 0, upTo: 5, want: "1..5"},
@@ -55,6 +54,13 @@ func TestTail(t *testing.T) {
 		{name: "capacity", adds: [][2]int{{1, tailCap}, {tailCap + 1, 10}}, after: tailCap, upTo: tailCap + 10,
 			want: fmt.Sprintf("%d..%d", tailCap+1, tailCap+10)},
 		{name: "capacity drops the oldest", adds: [][2]int{{1, tailCap}, {tailCap + 1, 10}}, after: 0, upTo: tailCap + 10},
+		{name: "bulk appends keep more", adds: [][2]int{{1, 5000}, {5001, 5000}}, after: 0, upTo: 10000, want: "1..10000"},
+		{name: "bulk capacity drops the oldest", adds: [][2]int{{1, tailBulkCap}, {tailBulkCap + 1, 100}}, after: 0, upTo: tailBulkCap + 100},
+		{name: "bulk capacity keeps the newer", adds: [][2]int{{1, tailBulkCap}, {tailBulkCap + 1, 100}}, after: tailBulkCap - 100,
+			upTo: tailBulkCap + 100, want: fmt.Sprintf("%d..%d", tailBulkCap-99, tailBulkCap+100)},
+		{name: "a small append trims a bulk run", adds: [][2]int{{1, 5000}, {5001, 5000}, {10001, 1}}, after: 5000, upTo: 10001},
+		{name: "and keeps its newer events", adds: [][2]int{{1, 5000}, {5001, 5000}, {10001, 1}}, after: 9000, upTo: 10001,
+			want: "9001..10001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var tl tail
@@ -65,8 +71,12 @@ func TestTail(t *testing.T) {
 				}
 				tl.add(uint64(a[0]), run(uint64(a[0]), a[1]))
 			}
-			if len(tl.evs) > tailCap {
-				t.Fatalf("holds %d events, more than %d", len(tl.evs), tailCap)
+			limit := tailCap
+			if n := len(tc.adds); n > 0 && tc.adds[n-1][1] > maxReturnedEvents {
+				limit = tailBulkCap
+			}
+			if len(tl.evs) > limit {
+				t.Fatalf("holds %d events, more than %d", len(tl.evs), limit)
 			}
 			got, ok := tl.read(tc.after, tc.limit, tc.upTo)
 			switch {
