@@ -140,6 +140,9 @@ type Store struct {
 	finishCheckpoint atomic.Bool
 	cpDone           chan struct{}
 	stats            struct{ commits, appends, events, checkpoints atomic.Uint64 }
+	// subscribers counts the open subscriptions: with none, nobody reads
+	// the tail, and bulk appends are not copied into it.
+	subscribers atomic.Int64
 	// syncq takes committed groups to the syncer, which makes them durable
 	// and answers them (see syncer).
 	syncq    chan *syncBatch

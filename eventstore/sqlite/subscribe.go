@@ -16,6 +16,7 @@ func (s *Store) Subscribe(ctx context.Context, from eventstore.Position, filter 
 	if s.isClosed() {
 		return nil, errClosed("sqlite.Subscribe")
 	}
+	s.subscribers.Add(1)
 	return &subscription{s: s, after: from.Commit, filter: filter, closed: make(chan struct{})}, nil
 }
 
@@ -93,6 +94,9 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.Event, error) {
 
 // Close ends the subscription; a blocked Next returns an error.
 func (sub *subscription) Close() error {
-	sub.closeOnce.Do(func() { close(sub.closed) })
+	sub.closeOnce.Do(func() {
+		close(sub.closed)
+		sub.s.subscribers.Add(-1)
+	})
 	return nil
 }

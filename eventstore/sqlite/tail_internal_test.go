@@ -158,3 +158,47 @@ func TestSubscriptionFromTheTail(t *testing.T) {
 		}
 	}
 }
+
+// TestTailBulkOnlyWhenFollowed: a bulk append goes into the tail only while
+// a subscription is open (a command-line import has none, and would only
+// copy its events for nobody); small appends always do, since Append
+// returns their envelopes anyway.
+func TestTailBulkOnlyWhenFollowed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	held := func(n int) bool {
+		t.Helper()
+		if _, err := s.Append(ctx, "t-1", eventstore.Any, events(n)...); err != nil {
+			t.Fatal(err)
+		}
+		h := s.head.Load()
+		_, ok := s.tail.read(h-uint64(n), 0, h)
+		return ok
+	}
+	if held(pipelineMin + 5) {
+		t.Error("a bulk append with no subscription open went into the tail")
+	}
+	if !held(2) {
+		t.Error("a small append with no subscription open is not in the tail")
+	}
+	sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !held(pipelineMin + 5) {
+		t.Error("a bulk append with a subscription open is not in the tail")
+	}
+	sub.Close()
+	sub.Close() // a second Close counts once
+	if held(pipelineMin + 5) {
+		t.Error("a bulk append after the subscription closed went into the tail")
+	}
+	if n := s.subscribers.Load(); n != 0 {
+		t.Errorf("%d subscribers counted after the only one closed", n)
+	}
+}

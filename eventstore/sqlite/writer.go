@@ -470,9 +470,15 @@ func (s *Store) answerSynced(b *syncBatch, err *error) {
 	// of a few gets the same envelopes (built once). A bulk append's are
 	// built for the tail alone, here on the syncer's goroutine (a bulk
 	// group is answered there, beside the writer): the projections' shared
-	// reader follows a file import from memory.
+	// reader follows a file import from memory. With no subscription open
+	// (a command-line import) nobody would read them.
+	following := s.subscribers.Load() > 0
 	for _, r := range b.reqs {
 		if !r.written || r.err != nil {
+			continue
+		}
+		if len(r.events) > maxReturnedEvents && !following {
+			s.tail.add(0, nil)
 			continue
 		}
 		evs := r.recordedEvents()
