@@ -49,7 +49,9 @@ type Projection interface {
 	// Apply changes the read model for one event, inside tx, writing only to
 	// the tables named by tables. It must be deterministic: rebuilding from
 	// the start must give the same rows. An error rolls back the whole batch,
-	// checkpoint included, and the batch is retried later.
+	// checkpoint included, and the batch is retried later. ctx carries the
+	// runner's values but is not cancelled during a batch (the runner stops
+	// between batches): Apply does no I/O beyond tx.
 	Apply(ctx context.Context, tx *sql.Tx, tables TableNames, e eventstore.Event) error
 }
 

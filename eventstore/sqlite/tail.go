@@ -26,8 +26,8 @@ const (
 // its page cache cold (every commit invalidates it) and reads the pages
 // just written back from the WAL. It holds one run of consecutive
 // positions; anything it cannot vouch for (another process's events,
-// groups answered out of order) starts the run again, and the reads it cannot serve whole go to
-// the file as before.
+// groups answered out of order, a bulk append nobody follows) starts the
+// run again, and the reads it cannot serve whole go to the file as before.
 type tail struct {
 	mu    sync.Mutex
 	first uint64             // position of evs[0]
