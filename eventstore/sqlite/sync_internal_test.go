@@ -23,9 +23,9 @@ type heldSync struct {
 	release chan error
 }
 
-// openHeld opens a store in a fresh directory with its syncs held; the
-// store closes when the test ends.
-func openHeld(t *testing.T) (context.Context, *Store, *heldSync) {
+// openStore opens a store in a fresh directory; the store closes when the
+// test ends.
+func openStore(t *testing.T) (context.Context, *Store) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -34,6 +34,13 @@ func openHeld(t *testing.T) (context.Context, *Store, *heldSync) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return ctx, s
+}
+
+// openHeld opens a store as openStore does, with its syncs held.
+func openHeld(t *testing.T) (context.Context, *Store, *heldSync) {
+	t.Helper()
+	ctx, s := openStore(t)
 	return ctx, s, holdSyncs(s)
 }
 

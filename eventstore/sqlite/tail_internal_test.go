@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"redengine/eventstore"
 )
@@ -96,18 +94,24 @@ func TestTail(t *testing.T) {
 	}
 }
 
+// appendInTail appends n events to stream and reports whether the tail
+// holds them once the append is answered.
+func appendInTail(t *testing.T, ctx context.Context, s *Store, stream string, n int) bool {
+	t.Helper()
+	if _, err := s.Append(ctx, stream, eventstore.Any, events(n)...); err != nil {
+		t.Fatal(err)
+	}
+	h := s.head.Load()
+	_, ok := s.tail.read(h-uint64(n), 0, h)
+	return ok
+}
+
 // TestSubscriptionFromTheTail: a subscription that follows the log gets
 // from the tail exactly the events a read of the file returns (envelope,
 // data, metadata, hashes), across small appends and bulk ones (the
 // syncer's, whose events Append does not return).
 func TestSubscriptionFromTheTail(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ctx, s := openStore(t)
 	sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -129,11 +133,7 @@ func TestSubscriptionFromTheTail(t *testing.T) {
 	sizes := []int{1, 3, 2, maxReturnedEvents + 1, 2, pipelineMin + 5, 1}
 	served := 0
 	for i, n := range sizes {
-		if _, err := s.Append(ctx, fmt.Sprintf("t-%d", i%2), eventstore.Any, events(n)...); err != nil {
-			t.Fatal(err)
-		}
-		h := s.head.Load()
-		if _, ok := s.tail.read(h-uint64(n), 0, h); ok {
+		if appendInTail(t, ctx, s, fmt.Sprintf("t-%d", i%2), n) {
 			served++
 		}
 		follow(n)
@@ -164,22 +164,8 @@ func TestSubscriptionFromTheTail(t *testing.T) {
 // copy its events for nobody); small appends always do, since Append
 // returns their envelopes anyway.
 func TestTailBulkOnlyWhenFollowed(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	held := func(n int) bool {
-		t.Helper()
-		if _, err := s.Append(ctx, "t-1", eventstore.Any, events(n)...); err != nil {
-			t.Fatal(err)
-		}
-		h := s.head.Load()
-		_, ok := s.tail.read(h-uint64(n), 0, h)
-		return ok
-	}
+	ctx, s := openStore(t)
+	held := func(n int) bool { t.Helper(); return appendInTail(t, ctx, s, "t-1", n) }
 	if held(pipelineMin + 5) {
 		t.Error("a bulk append with no subscription open went into the tail")
 	}
