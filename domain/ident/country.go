@@ -2,7 +2,6 @@ package ident
 
 import (
 	_ "embed"
-	"encoding/csv"
 	"strings"
 
 	"redengine/domain/calendar"
@@ -62,11 +61,13 @@ func (c Country) Name() string {
 	if line == "" {
 		return ""
 	}
-	rec, err := csv.NewReader(strings.NewReader(line)).Read()
-	if err != nil || len(rec) != 2 {
-		return ""
+	// The line is "CODE,name"; a name with a comma is quoted as in CSV (a
+	// csv.Reader per call allocated a 4 KB buffer for every NSS answer).
+	name := line[len(c.v)+1:]
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
 	}
-	return rec[1]
+	return name
 }
 
 // CountryCodes returns every alpha-3 code of the shipped list, sorted.

@@ -1,6 +1,7 @@
 package ident
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -406,6 +407,33 @@ func TestParseCountry(t *testing.T) {
 		if v, err := ParseCountry(c); err != nil || v.Name() == "" {
 			t.Errorf("code %s: %v, name %q", c, err, v.Name())
 		}
+	}
+}
+
+// TestCountryNamesAsCSV: every country's name is its field as a CSV reader
+// reads the shipped list (quoted names with commas included).
+func TestCountryNamesAsCSV(t *testing.T) {
+	r := csv.NewReader(strings.NewReader(countriesCSV))
+	r.Comment = '#'
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := 0
+	for _, rec := range recs[1:] { // after the header
+		c, err := ParseCountry(rec[0])
+		if err != nil {
+			t.Fatalf("%s: %v", rec[0], err)
+		}
+		if c.Name() != rec[1] {
+			t.Errorf("%s: Name() = %q, the list says %q", rec[0], c.Name(), rec[1])
+		}
+		if strings.Contains(rec[1], ",") {
+			quoted++
+		}
+	}
+	if len(recs) != 250 || quoted == 0 {
+		t.Errorf("read %d records, %d names with a comma", len(recs), quoted)
 	}
 }
 
