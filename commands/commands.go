@@ -607,11 +607,8 @@ func (h *Handler[S]) Load(ctx context.Context, id string) (Loaded[S], error) {
 // which autorización a case belongs to, that it exists — and let Handle
 // decide on the current state.
 func (h *Handler[S]) Peek(ctx context.Context, id string) (Loaded[S], error) {
-	stream := h.agg.Stream(id)
-	if h.cache != nil {
-		if e := h.cache.get(stream); e != nil {
-			return e.Loaded, nil
-		}
+	if l, ok := h.Cached(id); ok {
+		return l, nil
 	}
 	return h.Load(ctx, id)
 }

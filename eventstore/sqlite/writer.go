@@ -72,10 +72,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	// Once queued, wait for the answer even if ctx ends: the writer skips a
 	// request whose context has ended, so an answer always says what happened.
+	// A small append's result carries its recorded events (answerSynced
+	// built them, once, for the tail and for this caller).
 	<-r.done
-	if r.err == nil && r.written && len(r.events) <= maxReturnedEvents && r.res.Events == nil {
-		r.res.Events = r.recordedEvents()
-	}
 	return r.res, r.err
 }
 
