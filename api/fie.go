@@ -107,25 +107,27 @@ func (m *FIE) importFile(c echo.Context) error {
 		return &statusError{status: http.StatusUnsupportedMediaType,
 			err: errs.E(op, errs.Invalid, "el fichero FIE se envía como text/plain")}
 	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &statusError{status: http.StatusRequestEntityTooLarge,
-				err: errs.E(op, errs.Invalid, fmt.Sprintf("el fichero supera %d bytes (REDENGINE_MAX_BODY)", mbe.Limit))}
-		}
-		return errs.E(op, errs.Invalid, "no se pudo leer el fichero", err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errs.E(op, errs.Invalid, "el fichero FIE está vacío")
-	}
 	meta, err := commandMeta(c, "")
 	if err != nil {
 		return err
 	}
-	res, err := m.Ingest.ImportFile(req.Context(), body, meta)
+	// The file is parsed and hashed as it arrives: the engine never holds
+	// its bytes, and the parse overlaps the upload.
+	body := &uploadReader{r: req.Body}
+	res, err := m.Ingest.ImportReader(req.Context(), body, meta)
+	if body.err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(body.err, &mbe) {
+			return &statusError{status: http.StatusRequestEntityTooLarge,
+				err: errs.E(op, errs.Invalid, fmt.Sprintf("el fichero supera %d bytes (REDENGINE_MAX_IMPORT_BODY)", mbe.Limit))}
+		}
+		return errs.E(op, errs.Invalid, "no se pudo leer el fichero", body.err)
+	}
 	var pe *fie.ParseError
 	if errors.As(err, &pe) {
+		if !body.text {
+			return errs.E(op, errs.Invalid, "el fichero FIE está vacío")
+		}
 		return m.refuse(c, pe)
 	}
 	if err != nil {
@@ -138,6 +140,25 @@ func (m *FIE) importFile(c echo.Context) error {
 	}
 	return c.JSON(status, ImportView{Hash: res.Hash, FileDate: res.FileDate, Companies: res.Companies, Workers: res.Workers,
 		Records: res.Records, Duplicate: res.Duplicate, Position: res.Position.String(), ImportedAt: res.ImportedAt.UTC()})
+}
+
+// uploadReader reads an uploaded file, noting whether it held anything
+// but white space and the error that cut it short (not io.EOF).
+type uploadReader struct {
+	r    io.Reader
+	text bool
+	err  error
+}
+
+func (u *uploadReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if !u.text && len(bytes.TrimSpace(p[:n])) > 0 {
+		u.text = true
+	}
+	if err != nil && err != io.EOF {
+		u.err = err
+	}
+	return n, err
 }
 
 // refuse answers 400 for a malformed file with every error found.

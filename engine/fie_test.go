@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -285,8 +286,52 @@ func TestFieMalformedFileRefusedWhole(t *testing.T) {
 		t.Errorf("a refused file stored events: head %s → %s", head, after)
 	}
 	w.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/fie/imports", Token: w.inss, Body: w.file, Type: "application/json"}).Want(t, http.StatusUnsupportedMediaType)
-	w.importFile(t, []byte("  \n")).Want(t, http.StatusBadRequest)
+	if r := w.importFile(t, []byte("  \n\r\n")).Want(t, http.StatusBadRequest); !strings.Contains(string(r.Body), "está vacío") {
+		t.Errorf("empty file: %s", r.Body)
+	}
 	w.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/fie/imports", Token: w.ana, Body: w.file, Type: "text/plain"}).Want(t, http.StatusForbidden)
+}
+
+// The file is parsed as it arrives: a body over the limit is refused with
+// 413 whether its length is announced or not (chunked), and nothing is
+// stored either way.
+func TestFieImportOverTheBodyLimit(t *testing.T) {
+	w := newFIEWorld(t, func(c *config.Config) { c.MaxImportBytes = 4096 })
+	head, err := w.Store.Head(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var big bytes.Buffer
+	if err := fietest.Generate(&big, 3, 20, 2, 8); err != nil {
+		t.Fatal(err)
+	}
+	for _, chunked := range []bool{false, true} {
+		var body io.Reader = bytes.NewReader(big.Bytes())
+		if chunked {
+			body = io.MultiReader(body) // no length known: sent chunked
+		}
+		req, _ := http.NewRequest(http.MethodPost, w.URL+"/v1/fie/imports", body)
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Authorization", "Bearer "+w.inss)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("chunked %v: %d %s %s", chunked, resp.StatusCode, resp.Header.Get("Content-Type"), msg)
+		}
+	}
+	if after, _ := w.Store.Head(t.Context()); after != head {
+		t.Errorf("an oversized file stored events: head %s → %s", head, after)
+	}
+	// Under the limit the same route imports.
+	var small bytes.Buffer
+	if err := fietest.Generate(&small, 1, 2, 1, 8); err != nil {
+		t.Fatal(err)
+	}
+	w.importFile(t, small.Bytes()).Want(t, http.StatusCreated)
 }
 
 func TestFierPolicyLimits(t *testing.T) {

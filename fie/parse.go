@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -179,6 +180,28 @@ func Hash(r io.Reader) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ParseHashed is Parse that also returns the file's Hash and its size in
+// bytes, computed as it reads: a file arriving over the network is hashed
+// and parsed in one pass, without holding its bytes.
+func ParseHashed(r io.Reader) (f *File, hash string, size int64, err error) {
+	h := &countingHash{h: sha256.New()}
+	if f, err = Parse(io.TeeReader(r, h)); err != nil {
+		return nil, "", 0, err
+	}
+	return f, hex.EncodeToString(h.h.Sum(nil)), h.n, nil
+}
+
+// countingHash is a hash that counts the bytes written to it.
+type countingHash struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.h.Write(p)
 }
 
 // HashBytes is Hash of an in-memory file.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"redengine/errs"
@@ -416,6 +417,24 @@ func TestHash(t *testing.T) {
 	}
 	if h2 := fie.HashBytes([]byte(in + " ")); h2 == h1 {
 		t.Fatal("different files, same hash")
+	}
+}
+
+func TestParseHashed(t *testing.T) {
+	in := validDoc()
+	f, hash, size, err := fie.ParseHashed(iotest.OneByteReader(strings.NewReader(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := fie.Parse(strings.NewReader(in))
+	if hash != fie.HashBytes([]byte(in)) || size != int64(len(in)) || !reflect.DeepEqual(f, want) {
+		t.Errorf("hash %s size %d (want %s, %d); same file as Parse: %v", hash, size, fie.HashBytes([]byte(in)), len(in), reflect.DeepEqual(f, want))
+	}
+	if _, _, _, err := fie.ParseHashed(strings.NewReader(strings.Replace(in, "\nDIT", "\nDIX", 1))); !errors.As(err, new(*fie.ParseError)) {
+		t.Errorf("malformed file: %v", err)
+	}
+	if _, _, _, err := fie.ParseHashed(failingReader{strings.NewReader(lETI + "\n")}); err == nil || errors.As(err, new(*fie.ParseError)) {
+		t.Errorf("read failure: %v", err)
 	}
 }
 

@@ -133,10 +133,11 @@ func fieImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		return errs.E(errs.Invalid, fieUsage)
 	}
-	body, err := os.ReadFile(fs.Arg(0))
+	file, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return errs.E(errs.Invalid, "no se puede leer el fichero", err)
 	}
+	defer file.Close()
 	e, err := engine.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -144,7 +145,7 @@ func fieImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	defer e.Close()
 	start := time.Now()
 	meta := commands.Meta{Actor: eventstore.Actor{ID: "redengine-cli", Role: "inss"}}
-	res, err := e.FIEIngester().ImportFile(ctx, body, meta)
+	res, err := e.FIEIngester().ImportReader(ctx, file, meta)
 	var pe *fie.ParseError
 	if errors.As(err, &pe) {
 		for i, le := range pe.Errors {

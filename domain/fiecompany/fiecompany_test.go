@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"redengine/clock"
@@ -249,6 +251,55 @@ func TestImportFileChunksAndStoresOnce(t *testing.T) {
 	}
 	if after, _ := s.Head(t.Context()); after != head {
 		t.Errorf("repeat wrote events")
+	}
+}
+
+// ImportReader reads, hashes and parses in one pass: the same import as
+// ImportFile, recognised as the same file by either.
+func TestImportReaderIsImportFile(t *testing.T) {
+	in, s := ingester(t)
+	var buf bytes.Buffer
+	if err := fietest.Generate(&buf, 3, 5, 2, 11); err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.ImportReader(t.Context(), iotest.HalfReader(bytes.NewReader(buf.Bytes())), commands.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duplicate || res.Companies != 3 || res.Records != 30 || res.Hash != fie.HashBytes(buf.Bytes()) {
+		t.Fatalf("result %+v", res)
+	}
+	if n := countEvents(t, s, fiecompany.Category+"-"); n != 30 {
+		t.Errorf("%d record events", n)
+	}
+	evs, err := s.ReadStream(t.Context(), fiecompany.ImportAggregate().Stream(res.Hash), 0, eventstore.Forward, 0)
+	if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), fmt.Sprintf(`"bytes":%d`, buf.Len())) {
+		t.Fatalf("import record %v %v", evs, err)
+	}
+	for _, again := range []func() (fiecompany.ImportResult, error){
+		func() (fiecompany.ImportResult, error) {
+			return in.ImportFile(t.Context(), buf.Bytes(), commands.Meta{})
+		},
+		func() (fiecompany.ImportResult, error) {
+			return in.ImportReader(t.Context(), bytes.NewReader(buf.Bytes()), commands.Meta{})
+		},
+	} {
+		r, err := again()
+		if err != nil || !r.Duplicate || r.Position != res.Position {
+			t.Errorf("repeat %+v %v", r, err)
+		}
+	}
+	if n := countEvents(t, s, ""); n != 31 {
+		t.Errorf("%d events after the repeats, want 31", n)
+	}
+	// A malformed file, read as it arrives, stores nothing.
+	head, _ := s.Head(t.Context())
+	bad := bytes.Replace(buf.Bytes(), []byte("\nDIT"), []byte("\nDIX"), 1)
+	if _, err := in.ImportReader(t.Context(), bytes.NewReader(bad), commands.Meta{}); !errors.As(err, new(*fie.ParseError)) {
+		t.Errorf("malformed: %v", err)
+	}
+	if after, _ := s.Head(t.Context()); after != head {
+		t.Errorf("a malformed file stored events")
 	}
 }
 

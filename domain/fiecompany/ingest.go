@@ -3,6 +3,7 @@ package fiecompany
 import (
 	"bytes"
 	"context"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -97,6 +98,34 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 	if err != nil {
 		return ImportResult{}, err
 	}
+	return in.importParsed(ctx, f, hash, len(body), meta)
+}
+
+// ImportReader is ImportFile of a file read from r as it arrives (a request
+// body, a file on disk): read, hashed and parsed in one pass, without
+// holding its bytes. A file already imported is recognised once it has been
+// read whole, from its hash (ImportFile looks before parsing); a read error
+// is returned wrapped, so errors.As finds it.
+func (in *Ingester) ImportReader(ctx context.Context, r io.Reader, meta commands.Meta) (ImportResult, error) {
+	const op = errs.Op("fiecompany.ImportFile")
+	f, hash, size, err := fie.ParseHashed(r)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	prior, err := in.Imports.Load(ctx, hash)
+	if err != nil {
+		return ImportResult{}, errs.E(op, err)
+	}
+	if prior.State.Imported {
+		return importResult(prior.State, prior.Position, true), nil
+	}
+	return in.importParsed(ctx, f, hash, int(size), meta)
+}
+
+// importParsed writes a parsed file of hash (size bytes) not imported
+// before: its records on the company streams, then the import's record.
+func (in *Ingester) importParsed(ctx context.Context, f *fie.File, hash string, size int, meta commands.Meta) (ImportResult, error) {
+	const op = errs.Op("fiecompany.ImportFile")
 	batches := groupFile(f)
 	obs := Observation{Source: SourceFile, FileHash: hash, FileDate: f.Date}
 	base := commands.IDFromKey("fie import", hash)
@@ -104,6 +133,7 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 		release := in.Hold()
 		defer release()
 	}
+	var err error
 	if in.Store == nil || in.Clock == nil {
 		_, err = in.write(ctx, base, meta, obs, batches, in.handleChunk)
 	} else {
@@ -115,7 +145,7 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 	c, w, r := f.Counts()
 	meta.CommandID = base
 	res, err := in.Imports.Handle(ctx, hash, meta, RecordImport(FileImported{
-		Hash: hash, FileDate: f.Date, Bytes: len(body), Companies: c, Workers: w, Records: r,
+		Hash: hash, FileDate: f.Date, Bytes: size, Companies: c, Workers: w, Records: r,
 	}))
 	if err != nil {
 		return ImportResult{}, errs.E(op, err)
