@@ -42,6 +42,9 @@ const numColumns = 9
 type reader struct {
 	conn                  *sql.Conn
 	fwd, bwd, all, exists driver.Stmt
+	// meta reads the metadata an event shares with an earlier one of its
+	// append (schema 4), when a read did not meet that one first.
+	meta driver.Stmt
 	// Bounded ranges, for reads split over two connections.
 	fwdRange, bwdRange, allRange, last driver.Stmt
 }
@@ -83,6 +86,7 @@ func (rp *readPool) open(ctx context.Context, db *sql.DB, n int, mmap int64) err
 			prep(&r.bwdRange, `SELECT `+streamColumns+` FROM events WHERE `+byStream+` AND revision >= ? AND revision <= ? ORDER BY revision DESC`)
 			prep(&r.allRange, `SELECT `+columns+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`)
 			prep(&r.last, `SELECT MAX(revision) FROM events WHERE `+byStream)
+			prep(&r.meta, `SELECT metadata FROM events WHERE seq = ?`)
 			return err
 		})
 		if err != nil {
@@ -102,7 +106,7 @@ func (rp *readPool) close() {
 	}
 	for _, r := range rp.all {
 		_ = r.conn.Raw(func(any) error {
-			for _, st := range []driver.Stmt{r.fwd, r.bwd, r.all, r.exists, r.fwdRange, r.bwdRange, r.allRange, r.last} {
+			for _, st := range []driver.Stmt{r.fwd, r.bwd, r.all, r.exists, r.fwdRange, r.bwdRange, r.allRange, r.last, r.meta} {
 				if st != nil {
 					st.Close()
 				}
@@ -201,7 +205,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, dir 
 			st = r.bwd
 		}
 		var err error
-		out, err = queryEvents(ctx, st, args(stream, clampRev(from), int64(first)), nil, stream)
+		out, err = queryEvents(ctx, r, st, args(stream, clampRev(from), int64(first)), nil, stream)
 		if err != nil {
 			return err
 		}
@@ -277,7 +281,7 @@ func (s *Store) readStreamRange(ctx context.Context, stream string, lo, hi int64
 				st = r.bwdRange
 			}
 			var err error
-			out, err = queryEvents(ctx, st, args(stream, lo, hi), dst, stream)
+			out, err = queryEvents(ctx, r, st, args(stream, lo, hi), dst, stream)
 			return err
 		})
 		return out, err
@@ -359,7 +363,7 @@ func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventst
 		var out []eventstore.Event
 		err := with(ctx, func(r *reader) error {
 			var err error
-			out, err = queryEvents(ctx, r.all, args(clampRev(after), sqlLimit(limit)), dst, "")
+			out, err = queryEvents(ctx, r, r.all, args(clampRev(after), sqlLimit(limit)), dst, "")
 			return err
 		})
 		return out, err
@@ -383,7 +387,7 @@ func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventst
 	var first []eventstore.Event
 	err := with(ctx, func(r *reader) error {
 		var err error
-		first, err = queryEvents(ctx, r.allRange, args(clampRev(after), clampRev(mid)), make([]eventstore.Event, 0, span), "")
+		first, err = queryEvents(ctx, r, r.allRange, args(clampRev(after), clampRev(mid)), make([]eventstore.Event, 0, span), "")
 		return err
 	})
 	<-done
@@ -401,15 +405,20 @@ func (s *Store) readAll(ctx context.Context, after uint64, limit int) ([]eventst
 	return append(first, rest...), nil
 }
 
-// queryEvents runs a query of the columns above and appends the events to
-// dst. stream, when not empty, is the stream of every row (the query
+// queryEvents runs a query of the columns above on r and appends the events
+// to dst. stream, when not empty, is the stream of every row (the query
 // selects NULL in its place).
-func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, dst []eventstore.Event, stream string) ([]eventstore.Event, error) {
+//
+// An event whose metadata column holds the position of an earlier event
+// (schema 4: the events of one append share their metadata, stored once)
+// takes that event's metadata, decoded once: from the row just read (a
+// read forward), from a row read later in the same result (backward), or
+// else, after the rows, from the file.
+func queryEvents(ctx context.Context, r *reader, st driver.Stmt, a []driver.NamedValue, dst []eventstore.Event, stream string) ([]eventstore.Event, error) {
 	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := dst
 	if out == nil {
 		out = make([]eventstore.Event, 0, 64)
@@ -417,18 +426,25 @@ func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, dst
 	dest := make([]driver.Value, numColumns)
 	var streamV driver.Value = stream // boxed once, not per row
 	var lastStream, lastType string
+	// The latest metadata stored whole, and the references not resolved.
+	lastMetaSeq := int64(-1)
+	var lastMeta eventstore.Metadata
+	var pending []metaRef
+	var stored map[int64]eventstore.Metadata // whole metadata met after a pending reference
 	for {
 		if err := rows.Next(dest); err != nil {
-			if err == io.EOF {
-				return out, nil
+			rows.Close()
+			if err != io.EOF {
+				return nil, err
 			}
-			return nil, err
+			break
 		}
 		if stream != "" {
 			dest[1] = streamV
 		}
-		e, err := eventOf(dest)
+		e, ref, err := eventOf(dest)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
 		// Share the strings of consecutive events of one stream or type.
@@ -440,13 +456,75 @@ func queryEvents(ctx context.Context, st driver.Stmt, a []driver.NamedValue, dst
 			e.Type = lastType
 		}
 		lastType = e.Type
+		switch {
+		case ref == 0:
+			lastMetaSeq, lastMeta = int64(e.Position.Commit), e.Metadata
+			if pending != nil {
+				if stored == nil {
+					stored = map[int64]eventstore.Metadata{}
+				}
+				stored[lastMetaSeq] = e.Metadata
+			}
+		case ref == lastMetaSeq:
+			e.Metadata = lastMeta
+		default:
+			pending = append(pending, metaRef{at: len(out), seq: ref})
+		}
 		out = append(out, e)
 	}
+	for _, p := range pending {
+		m, ok := stored[p.seq]
+		if !ok {
+			if m, err = r.metadataAt(ctx, p.seq); err != nil {
+				return nil, errs.E(errs.Internal, "metadatos corruptos en la posición "+out[p.at].Position.String(), err)
+			}
+			if stored == nil {
+				stored = map[int64]eventstore.Metadata{}
+			}
+			stored[p.seq] = m
+		}
+		out[p.at].Metadata = m
+	}
+	return out, nil
 }
 
-// eventOf builds an event from a row of the columns above.
-func eventOf(v []driver.Value) (eventstore.Event, error) {
-	var e eventstore.Event
+// metaRef is an event of a read (its index) whose metadata is that of the
+// event at position seq.
+type metaRef struct {
+	at  int
+	seq int64
+}
+
+// metadataAt reads and decodes the metadata stored whole at position seq.
+func (r *reader) metadataAt(ctx context.Context, seq int64) (eventstore.Metadata, error) {
+	var m eventstore.Metadata
+	rows, err := r.meta.(driver.StmtQueryContext).QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: seq}})
+	if err != nil {
+		return m, err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 1)
+	if err := rows.Next(v); err != nil {
+		if err == io.EOF {
+			return m, fmt.Errorf("no hay evento en la posición %d", seq)
+		}
+		return m, err
+	}
+	b, ok := v[0].([]byte)
+	if t, isText := v[0].(string); isText {
+		b, ok = []byte(t), true
+	}
+	if !ok {
+		return m, fmt.Errorf("la posición %d no guarda metadatos completos", seq)
+	}
+	err = decodeMetadata(b, &m)
+	return m, err
+}
+
+// eventOf builds an event from a row of the columns above. ref is the
+// position of the event whose metadata this one shares (schema 4), and 0
+// when the row holds its metadata whole (then decoded into the event).
+func eventOf(v []driver.Value) (e eventstore.Event, ref int64, err error) {
 	seq, ok0 := v[0].(int64)
 	stream, ok1 := v[1].(string)
 	rev, ok2 := v[2].(int64)
@@ -465,11 +543,14 @@ func eventOf(v []driver.Value) (eventstore.Event, error) {
 	if t, ok := v[6].(string); ok {
 		meta, ok6 = []byte(t), true
 	}
+	if r, ok := v[6].(int64); ok && r > 0 && r < seq {
+		ref, ok6 = r, true
+	}
 	if v[5] == nil {
 		ok5 = true // an empty blob comes back as NULL
 	}
 	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || len(ids) < 16+32 {
-		return e, errs.E(errs.Internal, fmt.Sprintf("fila corrupta en la posición %v", v[0]))
+		return e, 0, errs.E(errs.Internal, fmt.Sprintf("fila corrupta en la posición %v", v[0]))
 	}
 	e = eventstore.Event{
 		ID:            uuid.UUID(ids[:16]),
@@ -485,10 +566,13 @@ func eventOf(v []driver.Value) (eventstore.Event, error) {
 	if len(ids) > 48 {
 		e.PrevHash = ids[48:]
 	}
-	if err := decodeMetadata(meta, &e.Metadata); err != nil {
-		return e, errs.E(errs.Internal, "metadatos corruptos en la posición "+e.Position.String(), err)
+	if ref != 0 {
+		return e, ref, nil
 	}
-	return e, nil
+	if err := decodeMetadata(meta, &e.Metadata); err != nil {
+		return e, 0, errs.E(errs.Internal, "metadatos corruptos en la posición "+e.Position.String(), err)
+	}
+	return e, 0, nil
 }
 
 // decodeMetadata decodes stored metadata. The bytes are what

@@ -529,11 +529,17 @@ func TestWALStaysSmall(t *testing.T) {
 	}
 }
 
+// wholeMetadata puts the metadata an event shares with an earlier one of
+// its append back in its own row, as versions up to 3 stored it.
+const wholeMetadata = `UPDATE events SET metadata = (SELECT m.metadata FROM events m WHERE m.seq = events.metadata)
+	WHERE typeof(metadata) = 'integer';
+`
+
 // oldLayouts are the SQL that rewrites a current file as earlier versions
 // wrote it.
 var oldLayouts = map[int]string{
 	// Version 1: event IDs unique across the log, no user_version.
-	1: `ALTER TABLE events RENAME TO events_v3;
+	1: wholeMetadata + `ALTER TABLE events RENAME TO events_v3;
 CREATE TABLE events (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL,
 	id BLOB NOT NULL UNIQUE, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data BLOB NOT NULL,
 	metadata BLOB NOT NULL, recorded_at INTEGER NOT NULL, prev_hash BLOB, hash BLOB NOT NULL,
@@ -544,7 +550,7 @@ DROP TABLE streams;
 PRAGMA user_version = 0;`,
 	// Version 2: event IDs unique within their stream, indexes keyed by the
 	// stream's name.
-	2: `ALTER TABLE events RENAME TO events_v3;
+	2: wholeMetadata + `ALTER TABLE events RENAME TO events_v3;
 CREATE TABLE events (seq INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL,
 	id BLOB NOT NULL, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data BLOB NOT NULL,
 	metadata BLOB NOT NULL, recorded_at INTEGER NOT NULL, prev_hash BLOB, hash BLOB NOT NULL,
@@ -553,11 +559,13 @@ INSERT INTO events SELECT seq, stream, revision, id, type, schema_version, data,
 DROP TABLE events_v3;
 DROP TABLE streams;
 PRAGMA user_version = 2;`,
+	// Version 3: every event's metadata whole.
+	3: wholeMetadata + `PRAGMA user_version = 3;`,
 }
 
 // TestMigrateFromOldLayouts opens files in the earlier layouts: the events,
 // positions and hash chain survive, streams are numbered in the order of
-// their first event, the layout becomes version 3, and the file is then
+// their first event, the layout becomes version 4, and the file is then
 // used as usual.
 func TestMigrateFromOldLayouts(t *testing.T) {
 	for version, rewrite := range oldLayouts {
@@ -569,7 +577,11 @@ func TestMigrateFromOldLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range 7 {
-				if _, err := s.Append(ctx, fmt.Sprintf("m-%d", (3-i%3)), eventstore.Any, ev("E", i)); err != nil {
+				evs := []eventstore.EventData{ev("E", i)}
+				if i == 2 {
+					evs = append(evs, ev("E", 100), ev("E", 101)) // one append: metadata stored once
+				}
+				if _, err := s.Append(ctx, fmt.Sprintf("m-%d", (3-i%3)), eventstore.Any, evs...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -602,7 +614,8 @@ func TestMigrateFromOldLayouts(t *testing.T) {
 				t.Fatalf("%d events after the migration, want %d", len(after), len(before))
 			}
 			for i := range before {
-				if after[i].ID != before[i].ID || after[i].Position != before[i].Position || !bytes.Equal(after[i].Hash, before[i].Hash) {
+				if after[i].ID != before[i].ID || after[i].Position != before[i].Position || !bytes.Equal(after[i].Hash, before[i].Hash) ||
+					after[i].Metadata != before[i].Metadata {
 					t.Fatalf("event %d changed: %+v, was %+v", i, after[i], before[i])
 				}
 			}
@@ -630,8 +643,8 @@ func TestMigrateFromOldLayouts(t *testing.T) {
 			}
 			defer db.Close()
 			var v int
-			if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 3 {
-				t.Fatalf("user_version = %d (%v), want 3", v, err)
+			if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 4 {
+				t.Fatalf("user_version = %d (%v), want 4", v, err)
 			}
 			// Numbered in the order of their first event: m-3, m-2, m-1, other.
 			rows, err := db.Query("SELECT name FROM streams ORDER BY no")
@@ -818,6 +831,105 @@ func TestCheckpointAfterSmallCommits(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no checkpoint after 10 commits (2,560 events per checkpoint, so 10 commits)")
 		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// TestMetadataStoredOncePerAppend: the events of one append that share
+// their metadata store it once (schema 4), and every read gives each event
+// its own metadata back — forward, backward, starting in the middle of an
+// append, one event at a time — with the hash chain intact; a reference
+// that leads nowhere is reported, not guessed.
+func TestMetadataStoredOncePerAppend(t *testing.T) {
+	ctx := ctxT(t)
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other := ev("E", 0).Metadata
+	other.CommandID, other.Actor.ID = "otro", "v"
+	var in []eventstore.EventData
+	for i := range 7 {
+		e := ev("E", i)
+		if i == 3 {
+			e.Metadata = other // a run of one between two runs of the first
+		}
+		in = append(in, e)
+	}
+	if _, err := s.Append(ctx, "before", eventstore.NoStream, ev("E", 99)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "m", eventstore.NoStream, in...); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT typeof(metadata) || CASE WHEN typeof(metadata) = 'integer' THEN ':' || metadata ELSE '' END FROM events WHERE stream = 'm' ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, k)
+	}
+	rows.Close()
+	// Positions 2–8: whole at 2, 5 (the other metadata) and 6 (the first again).
+	if got := strings.Join(stored, " "); got != "blob integer:2 integer:2 blob blob integer:6 integer:6" {
+		t.Fatalf("stored metadata %s", got)
+	}
+	want := func(t *testing.T, evs []eventstore.Event) {
+		t.Helper()
+		for _, e := range evs {
+			if e.Stream != "m" {
+				continue
+			}
+			m := in[e.Revision].Metadata
+			if e.Metadata != m {
+				t.Errorf("revision %d: metadata %+v, want %+v", e.Revision, e.Metadata, m)
+			}
+		}
+	}
+	for _, from := range []uint64{0, 1, 2, 5, 6} {
+		fwd, err := s.ReadStream(ctx, "m", from, eventstore.Forward, 0)
+		if err != nil || len(fwd) != 7-int(from) {
+			t.Fatalf("forward from %d: %d events, %v", from, len(fwd), err)
+		}
+		want(t, fwd)
+		bwd, err := s.ReadStream(ctx, "m", from, eventstore.Backward, 0)
+		if err != nil || len(bwd) != int(from)+1 {
+			t.Fatalf("backward from %d: %d events, %v", from, len(bwd), err)
+		}
+		want(t, bwd)
+	}
+	for p := range uint64(8) {
+		one, err := s.ReadAll(ctx, eventstore.Position{Commit: p, Prepare: p}, 1)
+		if err != nil || len(one) != 1 {
+			t.Fatalf("ReadAll after %d: %v", p, err)
+		}
+		want(t, one)
+	}
+	if rep, err := eventstore.Verify(ctx, s, nil); err != nil || rep.Broken != nil {
+		t.Fatalf("Verify: %+v %v", rep.Broken, err)
+	}
+	// A reference to a later event, or to one that does not hold its
+	// metadata whole, is a corrupt row.
+	for _, bad := range []string{"UPDATE events SET metadata = 8 WHERE seq = 4", "UPDATE events SET metadata = 3 WHERE seq = 4"} {
+		if _, err := db.Exec(bad); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ReadStream(ctx, "m", 2, eventstore.Forward, 1); err == nil {
+			t.Errorf("%s: read without error", bad)
+		} else if !errs.Is(errs.Internal, err) {
+			t.Errorf("%s: %v", bad, err)
 		}
 	}
 }

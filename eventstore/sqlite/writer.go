@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -561,6 +562,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 		}
 		prev := h.hash
 		r.firstRev, r.firstSeq, r.recorded, r.prevHash = uint64(h.rev+1), w.seq+1, recorded, h.hash
+		metaSeq := int64(0) // the event of this append whose metadata the next may share
 		r.hashes = r.hashes[:0]
 		for j := 0; j < len(r.events); {
 			// Many events go insertRows at a time: one statement
@@ -575,8 +577,16 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 				rev := uint64(h.rev + 1 + int64(k))
 				hash := eventstore.ComputeHash(prev, r.stream, rev, e.Type, e.SchemaVersion, e.Data, r.metas[k])
 				w.seq++
+				// Metadata equal to the previous event's is stored once,
+				// the events after it naming its position (schema 4).
+				var meta any = r.metas[k]
+				if k > 0 && bytes.Equal(r.metas[k], r.metas[k-1]) {
+					meta = metaSeq
+				} else {
+					metaSeq = int64(w.seq)
+				}
 				args = append(args, int64(w.seq), r.stream, h.no, int64(rev), e.ID[:], e.Type, e.SchemaVersion,
-					[]byte(e.Data), r.metas[k], recorded, nullable(prev), hash)
+					[]byte(e.Data), meta, recorded, nullable(prev), hash)
 				r.hashes = append(r.hashes, hash) // for recordedEvents
 				prev = hash
 			}
