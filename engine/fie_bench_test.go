@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
 
 	"redengine/auth"
 	"redengine/config"
+	"redengine/engine"
 	"redengine/engine/enginetest"
 	"redengine/eventstore"
 	"redengine/fie"
@@ -18,11 +21,17 @@ import (
 )
 
 // BenchmarkFIEImportHTTP100k imports a 100,000-record FIE 2.0 file (1,000
-// companies × 50 workers × 2 records, about 20 MB) through
+// companies × 50 workers × 2 records, about 16 MB) through
 // POST /v1/fie/imports on loopback, and then waits for the FIER read model to
 // reach it. Each iteration imports a different file (a repeat would be a
 // duplicate). Run with -benchtime=1x or 3x.
+//
+// The collector runs at ServeGCPercent, as in redengine serve, unless GOGC
+// is set.
 func BenchmarkFIEImportHTTP100k(b *testing.B) {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(engine.ServeGCPercent))
+	}
 	e := enginetest.New(b, func(c *config.Config) { c.MaxBodyBytes = 256 << 20; c.WaitTimeout = 10 * time.Minute })
 	inss := e.Token(auth.INSS, "inss.1")
 	files := make([][]byte, b.N)
