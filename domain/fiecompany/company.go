@@ -14,6 +14,7 @@ package fiecompany
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"redengine/commands"
@@ -92,6 +93,12 @@ type Observation struct {
 	FileDate fie.Date // for SourceFile
 }
 
+// isCompany reports whether id is CompanyID(regimen, ccc), without building
+// it.
+func isCompany(id, regimen, ccc string) bool {
+	return len(id) == len(regimen)+1+len(ccc) && id[:len(regimen)] == regimen && id[len(regimen)] == '-' && id[len(regimen)+1:] == ccc
+}
+
 // Receive decides the reception of records of the company whose aggregate ID
 // is id: every record must be valid and belong to that company (same régimen
 // and CCC); then each becomes one RecordReceived, in order. An invalid batch
@@ -106,14 +113,16 @@ func Receive(id string, obs Observation, records []fie.Record) commands.Decide[S
 		out := make([]any, 0, len(records))
 		for i := range records {
 			r := &records[i]
-			prefix := fmt.Sprintf("records[%d].", i)
-			if CompanyID(r.Regimen, r.CCC) != id {
-				fe.Add(prefix+"ccc", fmt.Sprintf("el registro es de la cuenta %s y no de %s", CompanyID(r.Regimen, r.CCC), id))
+			// The field names are built only for errors: a file's records
+			// arrive here by the hundred thousand.
+			prefix := func() string { return "records[" + strconv.Itoa(i) + "]." }
+			if !isCompany(id, r.Regimen, r.CCC) {
+				fe.Add(prefix()+"ccc", fmt.Sprintf("el registro es de la cuenta %s y no de %s", CompanyID(r.Regimen, r.CCC), id))
 				continue
 			}
 			if err := r.Validate(); err != nil {
 				for _, f := range errs.FieldsOf(err) {
-					fe.Add(prefix+f.Field, f.Reason)
+					fe.Add(prefix()+f.Field, f.Reason)
 				}
 				continue
 			}
