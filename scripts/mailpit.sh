@@ -16,6 +16,10 @@ start)
     bin="$(go env GOPATH)/bin/mailpit"
   fi
   if ! curl -fsS "http://$http/api/v1/info" >/dev/null 2>&1; then
+    # A fresh database for each server started: one kept from earlier runs
+    # grows without end (--max below), and the crash test's look-ups of
+    # thousands of Message-IDs slowed past its bound once it held 58,000.
+    rm -f "$dir"/mailpit.db*
     # --ignore-duplicate-ids: the mailer delivers at least once and gives every
     # copy of an email the same Message-ID; Mailpit keeps one (docs/email.md).
     # --max: Mailpit drops the oldest messages beyond 500 by default, and the
