@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Compares two engine builds under the same load, by turns (A, B, A, B, …),
-# each run on a fresh data dir through scripts/loadbench.sh, and prints one
-# line per run: commands/s, their p99, and the engine's CPU per request.
-# On a shared, noisy machine a single run says little: compare several
-# pairs, and prefer the CPU per request, which varies less than the rate.
+# Compares two engine builds under the same load, by turns (A B, B A, A B,
+# …: the order alternates, so that neither build always runs second, while
+# the other's data is still being written back and deleted), each run on a
+# fresh data dir through scripts/loadbench.sh, and prints one line per run:
+# commands/s, their p99, and the engine's CPU per request. On a shared,
+# noisy machine a single run says little: compare an even number of pairs,
+# and prefer the CPU per request, which varies less than the rate.
 #
 # Usage: scripts/compare.sh PAIRS BIN_A BIN_B [loadgen flags…]
 #   git worktree add /tmp/wt-old <commit> && (cd /tmp/wt-old && go build -o /tmp/old ./cmd/redengine)
@@ -13,13 +15,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 3 ]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 pairs=$1 a=$2 b=$3
 shift 3
 for i in $(seq 1 "$pairs"); do
-  for bin in "$a" "$b"; do
+  order="$a $b"
+  if [ $((i % 2)) -eq 0 ]; then order="$b $a"; fi
+  for bin in $order; do
     out=$(REDENGINE_BIN=$bin scripts/loadbench.sh "$@" 2>&1)
     cmds=$(echo "$out" | awk '$1 == "COMMANDS" {print $2 " commands/s, p99 " $7}')
     cpu=$(echo "$out" | awk '/^engine CPU/ {print $(NF-3)}')
