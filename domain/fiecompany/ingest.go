@@ -85,14 +85,9 @@ type ImportResult struct {
 // file's hash, so an import interrupted halfway and sent again completes
 // without writing any record twice.
 func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.Meta) (ImportResult, error) {
-	const op = errs.Op("fiecompany.ImportFile")
 	hash := fie.HashBytes(body)
-	prior, err := in.Imports.Load(ctx, hash)
-	if err != nil {
-		return ImportResult{}, errs.E(op, err)
-	}
-	if prior.State.Imported {
-		return importResult(prior.State, prior.Position, true), nil
+	if res, ok, err := in.imported(ctx, hash); err != nil || ok {
+		return res, err
 	}
 	f, err := fie.Parse(bytes.NewReader(body))
 	if err != nil {
@@ -107,19 +102,27 @@ func (in *Ingester) ImportFile(ctx context.Context, body []byte, meta commands.M
 // read whole, from its hash (ImportFile looks before parsing); a read error
 // is returned wrapped, so errors.As finds it.
 func (in *Ingester) ImportReader(ctx context.Context, r io.Reader, meta commands.Meta) (ImportResult, error) {
-	const op = errs.Op("fiecompany.ImportFile")
 	f, hash, size, err := fie.ParseHashed(r)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	prior, err := in.Imports.Load(ctx, hash)
-	if err != nil {
-		return ImportResult{}, errs.E(op, err)
-	}
-	if prior.State.Imported {
-		return importResult(prior.State, prior.Position, true), nil
+	if res, ok, err := in.imported(ctx, hash); err != nil || ok {
+		return res, err
 	}
 	return in.importParsed(ctx, f, hash, int(size), meta)
+}
+
+// imported returns the first import of the file of hash, with Duplicate
+// set, when it was imported before (ok).
+func (in *Ingester) imported(ctx context.Context, hash string) (res ImportResult, ok bool, err error) {
+	prior, err := in.Imports.Load(ctx, hash)
+	if err != nil {
+		return ImportResult{}, false, errs.E(errs.Op("fiecompany.ImportFile"), err)
+	}
+	if !prior.State.Imported {
+		return ImportResult{}, false, nil
+	}
+	return importResult(prior.State, prior.Position, true), true, nil
 }
 
 // importParsed writes a parsed file of hash (size bytes) not imported

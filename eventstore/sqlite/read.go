@@ -472,14 +472,14 @@ func queryEvents(ctx context.Context, r *reader, st driver.Stmt, a []driver.Name
 		}
 		out = append(out, e)
 	}
+	if len(pending) > 0 && stored == nil {
+		stored = map[int64]eventstore.Metadata{}
+	}
 	for _, p := range pending {
 		m, ok := stored[p.seq]
 		if !ok {
 			if m, err = r.metadataAt(ctx, p.seq); err != nil {
 				return nil, errs.E(errs.Internal, "metadatos corruptos en la posición "+out[p.at].Position.String(), err)
-			}
-			if stored == nil {
-				stored = map[int64]eventstore.Metadata{}
 			}
 			stored[p.seq] = m
 		}
