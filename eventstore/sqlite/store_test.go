@@ -647,19 +647,7 @@ func TestMigrateFromOldLayouts(t *testing.T) {
 				t.Fatalf("user_version = %d (%v), want 4", v, err)
 			}
 			// Numbered in the order of their first event: m-3, m-2, m-1, other.
-			rows, err := db.Query("SELECT name FROM streams ORDER BY no")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var names []string
-			for rows.Next() {
-				var n string
-				if err := rows.Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				names = append(names, n)
-			}
+			names := queryStrings(t, db, "SELECT name FROM streams ORDER BY no")
 			if got := strings.Join(names, ","); got != "m-3,m-2,m-1,other" {
 				t.Errorf("streams numbered %s", got)
 			}
@@ -869,19 +857,7 @@ func TestMetadataStoredOncePerAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query("SELECT typeof(metadata) || CASE WHEN typeof(metadata) = 'integer' THEN ':' || metadata ELSE '' END FROM events WHERE stream = 'm' ORDER BY seq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		stored = append(stored, k)
-	}
-	rows.Close()
+	stored := queryStrings(t, db, "SELECT typeof(metadata) || CASE WHEN typeof(metadata) = 'integer' THEN ':' || metadata ELSE '' END FROM events WHERE stream = 'm' ORDER BY seq")
 	// Positions 2–8: whole at 2, 5 (the other metadata) and 6 (the first again).
 	if got := strings.Join(stored, " "); got != "blob integer:2 integer:2 blob blob integer:6 integer:6" {
 		t.Fatalf("stored metadata %s", got)
@@ -932,4 +908,26 @@ func TestMetadataStoredOncePerAppend(t *testing.T) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}
+}
+
+// queryStrings returns the one text column of every row q selects.
+func queryStrings(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
