@@ -186,7 +186,7 @@ func (m *Cases) reserveBatch(q *numberSequence, year int, batch []*numberRequest
 			}
 			seq = agg.Evolve(seq, commands.Event{Data: n, Type: name})
 			proposed = append(proposed, eventstore.EventData{ID: commands.EventID(r.meta.CommandID, stream, 0),
-				Type: name, SchemaVersion: version, Data: data, Metadata: r.meta.Metadata(now)})
+				Type: name, SchemaVersion: version, Data: data, Metadata: r.meta.Metadata(now), Marshaled: true})
 			served = append(served, r)
 			reserved = append(reserved, n)
 			if single {

@@ -296,7 +296,7 @@ func (h *Handler[S]) runBatch(stream string, batch []*pending[S]) (alone []*pend
 				break
 			}
 			proposed = append(proposed, eventstore.EventData{ID: EventID(p.meta.CommandID, stream, i), Type: name,
-				SchemaVersion: version, Data: data, Metadata: md})
+				SchemaVersion: version, Data: data, Metadata: md, Marshaled: true})
 			next = h.agg.Evolve(next, Event{Data: ev, Type: name, ID: proposed[len(proposed)-1].ID, Metadata: md})
 		}
 		if !ok {
@@ -513,7 +513,7 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 			if err != nil {
 				return Result[S]{}, errs.E(op, err)
 			}
-			proposed[i] = eventstore.EventData{ID: ids(i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
+			proposed[i] = eventstore.EventData{ID: ids(i), Type: name, SchemaVersion: version, Data: data, Metadata: md, Marshaled: true}
 		}
 		expected := eventstore.NoStream
 		if l.Exists {

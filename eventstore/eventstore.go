@@ -51,6 +51,11 @@ type EventData struct {
 	SchemaVersion int
 	Data          json.RawMessage
 	Metadata      Metadata
+	// Marshaled says Data is the output of encoding/json's Marshal (as
+	// commands.Codec.Encode's is): valid JSON by construction, so an append
+	// does not check it again. It is the caller's promise; data from
+	// anywhere else leaves it false, and the store refuses invalid JSON.
+	Marshaled bool
 }
 
 // Event is a recorded event: the envelope of the log.

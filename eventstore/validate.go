@@ -55,7 +55,9 @@ func ValidateAppend(stream string, events []EventData) error {
 		if e.SchemaVersion < 1 {
 			fields.Add(at()+".schemaVersion", "debe ser 1 o mayor")
 		}
-		if !json.Valid(e.Data) {
+		// A file import appends every record's data: checking JSON that
+		// json.Marshal produced was a tenth of its CPU.
+		if !e.Marshaled && !json.Valid(e.Data) {
 			fields.Add(at()+".data", "no es JSON válido")
 		}
 		if i == 0 || e.Metadata != lastMeta {

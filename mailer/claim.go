@@ -89,7 +89,7 @@ func (c *StoreClaimer) Claim(ctx context.Context, emailID string, attempt int, n
 		return false, errs.E(op, errs.Internal, err)
 	}
 	_, err = c.store.Append(ctx, stream, expected, eventstore.EventData{
-		ID: uuid.New(), Type: TypeEmailAttemptClaimed, SchemaVersion: 1, Data: data,
+		ID: uuid.New(), Type: TypeEmailAttemptClaimed, SchemaVersion: 1, Data: data, Marshaled: true,
 		Metadata: eventstore.Metadata{Actor: eventstore.Actor{ID: c.node, Role: "system"}, OccurredAt: now},
 	})
 	var wrong *eventstore.WrongExpectedVersionError

@@ -448,7 +448,7 @@ func (in *Ingester) prepareChunk(id string, meta commands.Meta, decide commands.
 		if err != nil {
 			return "", nil, errs.E(op, err)
 		}
-		proposed[i] = eventstore.EventData{ID: ids(i), Type: name, SchemaVersion: version, Data: data, Metadata: md}
+		proposed[i] = eventstore.EventData{ID: ids(i), Type: name, SchemaVersion: version, Data: data, Metadata: md, Marshaled: true}
 	}
 	return stream, proposed, nil
 }
