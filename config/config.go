@@ -46,6 +46,11 @@ type Config struct {
 	FIERDownloadTTL time.Duration
 	// WaitTimeout bounds how long a query with minPosition waits (default 2s).
 	WaitTimeout time.Duration
+	// CommitLinger is how long the embedded event store's writer may wait
+	// for more appends before committing a small group
+	// (REDENGINE_COMMIT_LINGER, default 500µs, 0 = never wait; at most
+	// MaxCommitLinger). See sqlite.WithCommitLinger.
+	CommitLinger time.Duration
 	// Demo loads the demo data set on first start (REDENGINE_DEMO=1; make run sets it).
 	Demo bool
 }
@@ -64,8 +69,13 @@ func Default() Config {
 		FIERMaxRecords:  300,
 		FIERDownloadTTL: 24 * time.Hour,
 		WaitTimeout:     2 * time.Second,
+		CommitLinger:    500 * time.Microsecond,
 	}
 }
+
+// MaxCommitLinger bounds REDENGINE_COMMIT_LINGER: every small commit may
+// wait that long, so it is added to a command's latency.
+const MaxCommitLinger = 10 * time.Millisecond
 
 // Load reads the configuration from getenv (os.Getenv when nil).
 func Load(getenv func(string) string) (Config, error) {
@@ -145,6 +155,17 @@ func Load(getenv func(string) string) (Config, error) {
 	integer("REDENGINE_FIER_MAX_RECORDS", &c.FIERMaxRecords)
 	duration("REDENGINE_FIER_DOWNLOAD_TTL", &c.FIERDownloadTTL)
 	duration("REDENGINE_WAIT_TIMEOUT", &c.WaitTimeout)
+	if v := strings.TrimSpace(getenv("REDENGINE_COMMIT_LINGER")); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 || d > MaxCommitLinger {
+			fields.Add("REDENGINE_COMMIT_LINGER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 500us", MaxCommitLinger))
+		} else {
+			c.CommitLinger = d
+		}
+	}
 	switch strings.TrimSpace(getenv("REDENGINE_DEMO")) {
 	case "", "0", "false":
 	default:

@@ -67,3 +67,32 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		t.Errorf("not reported: %v (got %v)", want, errs.FieldsOf(err))
 	}
 }
+
+func TestCommitLinger(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 500 * time.Microsecond, true},
+		{"0", 0, true},
+		{"0s", 0, true},
+		{"2ms", 2 * time.Millisecond, true},
+		{"10ms", 10 * time.Millisecond, true},
+		{"11ms", 0, false},
+		{"-1ms", 0, false},
+		{"pronto", 0, false},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(map[string]string{"REDENGINE_COMMIT_LINGER": tt.in}))
+		if !tt.ok {
+			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_COMMIT_LINGER" {
+				t.Errorf("%q: want the field refused, got %v", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || c.CommitLinger != tt.want {
+			t.Errorf("%q: %v, %v; want %v", tt.in, c.CommitLinger, err, tt.want)
+		}
+	}
+}

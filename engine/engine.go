@@ -108,6 +108,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 			Commits:     func() uint64 { return st.Stats().Commits },
 			Events:      func() uint64 { return st.Stats().Events },
 			Checkpoints: func() uint64 { return st.Stats().Checkpoints },
+			Lingers:     func() uint64 { return st.Stats().Lingers },
 		})
 	}
 	store = counting(store, e.Metrics)

@@ -28,7 +28,7 @@ func OpenStore(ctx context.Context, cfg config.Config, clk clock.Clock) (eventst
 	if err := os.MkdirAll(filepath.Dir(cfg.EventsPath()), 0o750); err != nil {
 		return nil, errs.E(op, errs.Unavailable, "no se puede crear el directorio del almacén de eventos", err)
 	}
-	s, err := sqlite.Open(ctx, cfg.EventsPath(), sqlite.WithClock(clk))
+	s, err := sqlite.Open(ctx, cfg.EventsPath(), sqlite.WithClock(clk), sqlite.WithCommitLinger(cfg.CommitLinger))
 	if err != nil {
 		return nil, errs.E(op, err)
 	}

@@ -116,14 +116,15 @@ func (m *Metrics) Batch(projection string, events int) {
 
 // StoreCounters are an event store's running totals, read at each scrape.
 type StoreCounters struct {
-	Commits, Events, Checkpoints func() uint64
+	Commits, Events, Checkpoints, Lingers func() uint64
 }
 
 // Store exposes an event store's own counters (the embedded SQLite store
 // has them): redengine_store_commits_total (write transactions),
 // redengine_store_events_total and redengine_store_checkpoints_total (WAL
-// checkpoints). Events per commit is how much the writer's group commit
-// is grouping.
+// checkpoints) and redengine_store_commit_lingers_total (waits for more
+// appends before a small commit). Events per commit is how much the
+// writer's group commit is grouping.
 func (m *Metrics) Store(c StoreCounters) {
 	if m == nil {
 		return
@@ -137,4 +138,5 @@ func (m *Metrics) Store(c StoreCounters) {
 	add("redengine_store_commits_total", "Write transactions committed by the event store.", c.Commits)
 	add("redengine_store_events_total", "Events written by the event store.", c.Events)
 	add("redengine_store_checkpoints_total", "WAL checkpoints run by the event store.", c.Checkpoints)
+	add("redengine_store_commit_lingers_total", "Waits of the event store's writer for more appends before committing a small group.", c.Lingers)
 }

@@ -147,6 +147,9 @@ type writer struct {
 	seqStart        uint64          // w.seq when the open transaction began
 	sinceCheckpoint int             // events committed since the checkpointer was last woken
 	commitsSince    int             // and commits
+	lingerMisses    int             // waits for more appends in a row that nobody joined
+	sinceProbe      int             // commits since the last wait while waiting was off
+	timer           *time.Timer     // the wait's timer, reused
 	heads           map[string]head // committed heads of streams
 	over            map[string]head // heads changed by the open transaction
 	group           []*appendReq
@@ -237,6 +240,9 @@ func (w *writer) loop() {
 			}
 			runtime.Gosched()
 		}
+		if n < pipelineMin && len(w.group) < w.s.cfg.maxGroup {
+			n = w.linger(q, n)
+		}
 		w.commitGroup(w.group)
 		clear(w.group)
 		if w.s.finishCheckpoint.Swap(false) {
@@ -246,6 +252,54 @@ func (w *writer) loop() {
 		// run before the next group is taken, so they can join it.
 		runtime.Gosched()
 	}
+}
+
+// Bounds of the wait for more appends (see WithCommitLinger).
+const (
+	lingerMaxMisses = 8   // fruitless waits in a row before waiting stops
+	lingerProbe     = 256 // commits between two tries while it is stopped (under 1 % of a lone caller's appends)
+)
+
+// linger waits up to the configured time for more appends to join a small
+// group, while such waits pay, and returns the group's events.
+func (w *writer) linger(q chan *appendReq, n int) int {
+	d := w.s.cfg.linger
+	if d <= 0 {
+		return n
+	}
+	if w.lingerMisses >= lingerMaxMisses {
+		if w.sinceProbe++; w.sinceProbe < lingerProbe {
+			return n
+		}
+		w.sinceProbe = 0
+	}
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	defer w.timer.Stop()
+	w.s.stats.lingers.Add(1)
+	before := len(w.group)
+	for n < pipelineMin && len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents {
+		select {
+		case r, ok := <-q:
+			if !ok {
+				return n
+			}
+			w.group = append(w.group, r)
+			n += len(r.events)
+		case <-w.timer.C:
+			if len(w.group) > before {
+				w.lingerMisses = 0
+			} else {
+				w.lingerMisses++
+			}
+			return n
+		}
+	}
+	w.lingerMisses = 0
+	return n
 }
 
 // drain adds to the group the appends queued now, up to the group's bounds,
