@@ -157,9 +157,6 @@ func Load(getenv func(string) string) (Config, error) {
 	duration("REDENGINE_WAIT_TIMEOUT", &c.WaitTimeout)
 	if v := strings.TrimSpace(getenv("REDENGINE_COMMIT_LINGER")); v != "" {
 		d, err := time.ParseDuration(v)
-		if v == "0" {
-			d, err = 0, nil
-		}
 		if err != nil || d < 0 || d > MaxCommitLinger {
 			fields.Add("REDENGINE_COMMIT_LINGER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 500us", MaxCommitLinger))
 		} else {

@@ -240,7 +240,7 @@ func (w *writer) loop() {
 			}
 			runtime.Gosched()
 		}
-		if n < pipelineMin && len(w.group) < w.s.cfg.maxGroup {
+		if n < pipelineMin && w.room(n) {
 			n = w.linger(q, n)
 		}
 		w.commitGroup(w.group)
@@ -281,14 +281,13 @@ func (w *writer) linger(q chan *appendReq, n int) int {
 	defer w.timer.Stop()
 	w.s.stats.lingers.Add(1)
 	before := len(w.group)
-	for n < pipelineMin && len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents {
+	for n < pipelineMin && w.room(n) {
 		select {
 		case r, ok := <-q:
 			if !ok {
 				return n
 			}
-			w.group = append(w.group, r)
-			n += len(r.events)
+			n = w.add(r, n)
 		case <-w.timer.C:
 			if len(w.group) > before {
 				w.lingerMisses = 0
@@ -302,17 +301,25 @@ func (w *writer) linger(q chan *appendReq, n int) int {
 	return n
 }
 
+// room reports whether a group of n events may take another append.
+func (w *writer) room(n int) bool { return len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents }
+
+// add puts r in the group of n events and returns the group's events.
+func (w *writer) add(r *appendReq, n int) int {
+	w.group = append(w.group, r)
+	return n + len(r.events)
+}
+
 // drain adds to the group the appends queued now, up to the group's bounds,
 // and returns the group's events.
 func (w *writer) drain(q chan *appendReq, n int) int {
-	for len(w.group) < w.s.cfg.maxGroup && n < maxGroupEvents {
+	for w.room(n) {
 		select {
 		case r, ok := <-q:
 			if !ok {
 				return n
 			}
-			w.group = append(w.group, r)
-			n += len(r.events)
+			n = w.add(r, n)
 		default:
 			return n
 		}
