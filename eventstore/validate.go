@@ -15,6 +15,15 @@ import (
 // touching storage, so bad input is refused the same way everywhere and
 // nothing is written. It returns an errs.Invalid error listing each problem.
 func ValidateAppend(stream string, events []EventData) error {
+	_, err := CheckAppend(stream, events)
+	return err
+}
+
+// CheckAppend is ValidateAppend that also returns each event's canonical
+// metadata (CanonicalMetadata), which it encodes to check it: an adapter
+// that stores those bytes need not encode them again. Events whose metadata
+// equals the previous event's share its slice.
+func CheckAppend(stream string, events []EventData) ([][]byte, error) {
 	var fields errs.Fields
 	switch {
 	case stream == "":
@@ -34,10 +43,11 @@ func ValidateAppend(stream string, events []EventData) error {
 	// distinct one once.
 	var (
 		lastMeta  Metadata
-		metaLen   int
+		meta      []byte
 		metaErr   error
 		metaValid bool
 	)
+	metas := make([][]byte, len(events))
 	for i := range events {
 		e := &events[i]
 		// The field name is built only for an error (this runs for every
@@ -62,9 +72,7 @@ func ValidateAppend(stream string, events []EventData) error {
 		}
 		if i == 0 || e.Metadata != lastMeta {
 			lastMeta = e.Metadata
-			var meta []byte
-			meta, metaErr = json.Marshal(e.Metadata)
-			metaLen = len(meta)
+			meta, metaErr = CanonicalMetadata(e.Metadata)
 			// JSON turns invalid UTF-8 into U+FFFD, so such metadata would
 			// not hash the same once read back.
 			m := e.Metadata
@@ -82,12 +90,13 @@ func ValidateAppend(stream string, events []EventData) error {
 		if !metaValid {
 			fields.Add(at()+".metadata", "no es UTF-8 válido")
 		}
-		if len(e.Data)+metaLen > MaxEventSize {
+		metas[i] = meta
+		if len(e.Data)+len(meta) > MaxEventSize {
 			fields.Add(at(), fmt.Sprintf("el evento supera %d bytes", MaxEventSize))
 		}
 	}
 	if len(fields) > 0 {
-		return errs.E(errs.Op("eventstore.Append"), errs.Invalid, fields)
+		return nil, errs.E(errs.Op("eventstore.Append"), errs.Invalid, fields)
 	}
-	return nil
+	return metas, nil
 }

@@ -2,7 +2,9 @@ package eventstore_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -37,5 +39,36 @@ func TestValidateAppendData(t *testing.T) {
 				t.Fatalf("error kind: %v", err)
 			}
 		})
+	}
+}
+
+func TestCheckAppendReturnsCanonicalMetadata(t *testing.T) {
+	madrid := time.FixedZone("CET", 3600)
+	m1 := eventstore.Metadata{CommandID: "c1", Actor: eventstore.Actor{ID: "u", Role: "inss"}, OccurredAt: time.Date(2026, 11, 28, 10, 0, 0, 0, madrid)}
+	m2 := m1
+	m2.CommandID = "c2"
+	evs := []eventstore.EventData{
+		{ID: uuid.New(), Type: "Paso", SchemaVersion: 1, Data: json.RawMessage(`{}`), Metadata: m1},
+		{ID: uuid.New(), Type: "Paso", SchemaVersion: 1, Data: json.RawMessage(`{}`), Metadata: m1},
+		{ID: uuid.New(), Type: "Paso", SchemaVersion: 1, Data: json.RawMessage(`{}`), Metadata: m2},
+	}
+	metas, err := eventstore.CheckAppend("s-1", evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range evs {
+		want, err := eventstore.CanonicalMetadata(e.Metadata)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(metas[i]) != string(want) {
+			t.Errorf("event %d: metadata %s, want %s", i, metas[i], want)
+		}
+	}
+	if !strings.Contains(string(metas[0]), `"2026-11-28T09:00:00Z"`) {
+		t.Errorf("not in UTC: %s", metas[0])
+	}
+	if _, err := eventstore.CheckAppend("", evs); !errs.Is(errs.Invalid, err) {
+		t.Errorf("empty stream: %v", err)
 	}
 }

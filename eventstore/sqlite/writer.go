@@ -82,25 +82,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 // enqueue validates an append, prepares what can be computed outside the
 // writer and queues it.
 func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (*appendReq, error) {
-	if err := eventstore.ValidateAppend(stream, events); err != nil {
+	// The events' canonical metadata, encoded once by the check (those of
+	// one append usually share it).
+	metas, err := eventstore.CheckAppend(stream, events)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.failed.Load(); err != nil {
 		return nil, errs.E(errs.Unavailable, "el almacén dejó de aceptar escrituras tras un fallo al asegurar en disco", *err)
 	}
-	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: make([][]byte, len(events)), done: make(chan struct{})}
-	for i := range events {
-		// The events of one append usually share their metadata.
-		if i > 0 && events[i].Metadata == events[i-1].Metadata {
-			r.metas[i] = r.metas[i-1]
-			continue
-		}
-		m, err := eventstore.CanonicalMetadata(events[i].Metadata)
-		if err != nil {
-			return nil, errs.E(errs.Invalid, "metadatos no codificables", err)
-		}
-		r.metas[i] = m
-	}
+	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: metas, done: make(chan struct{})}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
