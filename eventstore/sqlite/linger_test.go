@@ -21,6 +21,9 @@ func TestCommitLingerGroupsConcurrentAppends(t *testing.T) {
 		first <- err
 	}()
 	for s.Stats().Lingers == before.Lingers {
+		if ctx.Err() != nil {
+			t.Fatal("the writer never waited over the first append")
+		}
 		runtime.Gosched()
 	}
 	if _, err := s.Append(ctx, "linger-b", eventstore.NoStream, ev("Paso", 2)); err != nil {
