@@ -20,10 +20,13 @@ import (
 // CasesName is the name of the cases projection.
 const CasesName = "cases"
 
-// Cases projects the case streams: one row per case (its folded state, with
-// the columns the case list filters on) and one row per Resolución de
+// Cases projects the case streams: one row per case (its folded summary,
+// with the columns the case list filters on) and one row per Resolución de
 // Desistimiento with its notification. Rows are folded with cases.Apply, the
-// aggregate's own Evolve, so the model shows what the aggregate decides on.
+// aggregate's own Evolve, so the model shows what the aggregate decides on;
+// a row keeps the case's Summary, not its thread, documents and emails
+// (nothing here shows them, and the case itself is read from its stream), so
+// the JSON written on every event no longer grows with the conversation.
 type Cases struct {
 	loc  *time.Location
 	rows *rowCache[cases.State] // the states last written; nil: read every row back
@@ -45,8 +48,8 @@ func NewCases() Cases {
 // Name of the projection.
 func (Cases) Name() string { return CasesName }
 
-// Version of the projection's Apply logic.
-func (Cases) Version() int { return 1 }
+// Version of the projection's Apply logic (2: rows hold the case's Summary).
+func (Cases) Version() int { return 2 }
 
 // Filter passes only case streams ("case-…"; not "casenumbers-…").
 func (Cases) Filter() eventstore.Filter {
@@ -158,7 +161,7 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 			}
 		}
 	}
-	st = cases.Apply(st, v)
+	st = cases.Apply(st, v).Summary()
 	if !st.Exists() {
 		return nil // an event before the opening: nothing to show
 	}

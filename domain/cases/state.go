@@ -127,6 +127,25 @@ func (s State) Deadline() (time.Time, bool) {
 	return s.PendingRequest.Deadline, true
 }
 
+// Summary is s without its history and free texts: no thread, documents,
+// routing, emails, body, extra data, justificante, opener or last
+// requerimiento, and the pending requerimiento without its text. It keeps
+// what a list of cases shows and everything Apply reads, so folding events
+// onto a summary and taking the summary again gives what the full fold's
+// summary is (TestSummaryFoldsLikeTheFullState): a read model can keep a
+// case's summary, a few hundred bytes, instead of a state that grows with
+// every message.
+func (s State) Summary() State {
+	s.Body, s.ExtraData, s.OpenedBy, s.Justificante = "", nil, eventstore.Actor{}, nil
+	s.Documents, s.Thread, s.Routing, s.Emails, s.LastRequest = nil, nil, nil, nil, nil
+	if s.PendingRequest != nil {
+		r := *s.PendingRequest
+		r.Text = ""
+		s.PendingRequest = &r
+	}
+	return s
+}
+
 // clone copies the slices, maps and pointers of s so that Evolve never
 // changes a value shared with the previous state.
 func (s State) clone() State {
