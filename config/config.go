@@ -51,6 +51,10 @@ type Config struct {
 	// (REDENGINE_COMMIT_LINGER, default 500µs, 0 = never wait; at most
 	// MaxCommitLinger). See sqlite.WithCommitLinger.
 	CommitLinger time.Duration
+	// ProjectionNice is the nice value of the thread that applies the read
+	// models' live batches (REDENGINE_PROJECTION_NICE, default 10, 0 = the
+	// process's own; at most 19; Linux). See projections.Options.Nice.
+	ProjectionNice int
 	// Demo loads the demo data set on first start (REDENGINE_DEMO=1; make run sets it).
 	Demo bool
 }
@@ -70,6 +74,7 @@ func Default() Config {
 		FIERDownloadTTL: 24 * time.Hour,
 		WaitTimeout:     2 * time.Second,
 		CommitLinger:    500 * time.Microsecond,
+		ProjectionNice:  10,
 	}
 }
 
@@ -161,6 +166,14 @@ func Load(getenv func(string) string) (Config, error) {
 			fields.Add("REDENGINE_COMMIT_LINGER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 500us", MaxCommitLinger))
 		} else {
 			c.CommitLinger = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("REDENGINE_PROJECTION_NICE")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 19 {
+			fields.Add("REDENGINE_PROJECTION_NICE", "debe ser un entero entre 0 (la prioridad del proceso) y 19 (la más baja)")
+		} else {
+			c.ProjectionNice = n
 		}
 	}
 	switch strings.TrimSpace(getenv("REDENGINE_DEMO")) {

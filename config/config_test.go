@@ -96,3 +96,31 @@ func TestCommitLinger(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectionNice(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"", 10, true},
+		{"0", 0, true},
+		{"5", 5, true},
+		{"19", 19, true},
+		{"20", 0, false},
+		{"-1", 0, false},
+		{"baja", 0, false},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(map[string]string{"REDENGINE_PROJECTION_NICE": tt.in}))
+		if !tt.ok {
+			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_PROJECTION_NICE" {
+				t.Errorf("%q: want the field refused, got %v", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || c.ProjectionNice != tt.want {
+			t.Errorf("%q: %v, %v; want %v", tt.in, c.ProjectionNice, err, tt.want)
+		}
+	}
+}

@@ -56,6 +56,15 @@ type Options struct {
 	// MaxHold in a row (default 30s).
 	Hold    func(projection string) <-chan struct{}
 	MaxHold time.Duration
+	// Nice, when above 0, is the nice value (1–19) of the OS thread that
+	// applies the live batches (Linux; elsewhere ignored, with a warning).
+	// The commands' goroutines then get the cores first: under a full load
+	// the kernel gives that thread what the requests leave, and the read
+	// models follow in larger batches, which cost less per event. A process
+	// that sets it should give Go one more P than it has cores (redengine
+	// serve does), so that while the kernel holds that thread back with a P
+	// the requests still have one per core.
+	Nice int
 }
 
 // Runner runs projections against a store and a read-model database.
@@ -545,8 +554,24 @@ func (f *feed) stop() {
 // pump has ready, up to BatchSize, so a burst goes in one transaction and a
 // lone event is applied at once. Every member has applied the log up to at
 // (the last event handed out); a projection joining behind it is first
-// brought to it from the log.
+// brought to it from the log. With Options.Nice it runs on a thread of
+// lower priority (runLowered); catching up runs at the process's own.
 func (r *Runner) hub(ctx context.Context) {
+	if n := r.opts.Nice; n > 0 {
+		runLowered(min(n, 19), func(err error) {
+			if err != nil {
+				r.log.Warn("las proyecciones siguen con la prioridad del proceso", "nice", n, "err", err)
+			}
+			r.follow(ctx)
+		})
+		return
+	}
+	r.follow(ctx)
+}
+
+// follow is the hub's loop: it feeds every caught-up member the log's
+// batches until ctx ends.
+func (r *Runner) follow(ctx context.Context) {
 	var (
 		members []*member
 		f       *feed

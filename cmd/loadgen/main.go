@@ -199,9 +199,12 @@ func startSelf(ctx context.Context, dir string) (url, secret string, closeFn fun
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(engine.ServeGCPercent) // as redengine serve does
 	}
+	cfg := config.Default()
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(engine.ServeProcs(runtime.GOMAXPROCS(0), cfg.ProjectionNice)) // likewise
+	}
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.JWTSecret = hex.EncodeToString(b)
 	cfg.Addr = "127.0.0.1:0"

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -105,6 +106,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(engine.ServeGCPercent)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(engine.ServeProcs(runtime.GOMAXPROCS(0), cfg.ProjectionNice))
 	}
 	e, err := engine.Open(ctx, cfg, log)
 	if err != nil {

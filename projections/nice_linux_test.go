@@ -1,0 +1,160 @@
+package projections_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"redengine/eventstore"
+	"redengine/projections"
+)
+
+// niceSeen is counts that records the nice value of the thread its Apply
+// runs on.
+type niceSeen struct {
+	counts
+	nice atomic.Int64
+}
+
+func (n *niceSeen) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e eventstore.Event) error {
+	nice, err := threadNice(strconv.Itoa(syscall.Gettid()))
+	if err != nil {
+		return err
+	}
+	n.nice.Store(int64(nice))
+	return n.counts.Apply(ctx, tx, t, e)
+}
+
+// threadNice reads the nice value of one of this process's threads.
+func threadNice(tid string) (int, error) {
+	b, err := os.ReadFile(filepath.Join("/proc/self/task", tid, "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// After "pid (comm) ": state is field 3; nice is field 19.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return strconv.Atoi(f[19-3])
+}
+
+// threadsAt lists the threads of this process whose nice value is n.
+func threadsAt(t *testing.T, n int) []string {
+	t.Helper()
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at []string
+	for _, d := range tids {
+		nice, err := threadNice(d.Name())
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		if nice == n {
+			at = append(at, d.Name())
+		}
+	}
+	return at
+}
+
+// TestNiceLowersOnlyTheBatchThread: with Options.Nice the live batches are
+// applied on a thread at that nice value; the rest of the process keeps its
+// own, and the thread ends with Run.
+func TestNiceLowersOnlyTheBatchThread(t *testing.T) {
+	ctx := context.Background()
+	runtime.LockOSThread() // this goroutine's thread, to compare with
+	defer runtime.UnlockOSThread()
+	own, err := threadNice(strconv.Itoa(syscall.Gettid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := own + 7
+	if want > 19 {
+		t.Skipf("the test runs at nice %d already", own)
+	}
+	if at := threadsAt(t, want); len(at) > 0 {
+		t.Fatalf("threads at nice %d before the runner: %v", want, at)
+	}
+	e := newEnv(t)
+	db := e.db("readmodels.db")
+	p := &niceSeen{}
+	opts := quiet()
+	opts.Nice = want
+	r, err := projections.New(db, e.store, []projections.Projection{p}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := start(t, r)
+	// A projection first catches up on its own goroutine (at the process's
+	// priority), then joins the shared reader, whose thread is lowered:
+	// once there, every batch is applied at that nice value.
+	joined := 0
+	for round := 0; joined < 3; round++ {
+		if round == 100 {
+			t.Fatalf("after %d rounds, batches still applied at nice %d, want %d", round, p.nice.Load(), want)
+		}
+		pos := e.appendN("n", 3, 10)
+		if err := r.WaitFor(ctx, "counts", pos); err != nil {
+			t.Fatal(err)
+		}
+		switch got := p.nice.Load(); {
+		case got == int64(want):
+			joined++
+		case joined > 0:
+			t.Fatalf("round %d: a batch applied at nice %d after the shared reader's at %d", round, got, want)
+		}
+	}
+	if at := threadsAt(t, want); len(at) != 1 || at[0] == strconv.Itoa(os.Getpid()) {
+		t.Errorf("threads at nice %d while running: %v, want the batches' one, not the main thread", want, at)
+	}
+	if now, _ := threadNice(strconv.Itoa(syscall.Gettid())); now != own {
+		t.Errorf("the test's thread went from nice %d to %d", own, now)
+	}
+	stop()
+	// The runtime ends the thread just after its goroutine returns.
+	for i := 0; ; i++ {
+		at := threadsAt(t, want)
+		if len(at) == 0 {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("threads still at nice %d after Run ended: %v", want, at)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNiceZeroKeepsTheProcessPriority: without Options.Nice the batches run
+// at the process's priority.
+func TestNiceZeroKeepsTheProcessPriority(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := e.db("readmodels.db")
+	p := &niceSeen{}
+	p.nice.Store(-100)
+	r, err := projections.New(db, e.store, []projections.Projection{p}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	own, err := threadNice(strconv.Itoa(syscall.Gettid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		pos := e.appendN("n", 3, 10)
+		if err := r.WaitFor(ctx, "counts", pos); err != nil {
+			t.Fatal(err)
+		}
+		if p.nice.Load() != int64(own) {
+			t.Fatalf("batches at nice %d, this test at %d", p.nice.Load(), own)
+		}
+	}
+}
