@@ -49,7 +49,7 @@ const ServeGCPercent = 400
 // thread runs at a lower priority, since the kernel may hold that thread
 // back while it has a P; without that P the requests would have one core
 // fewer than the machine. Under the load mix on two cores the pair gave
-// about 9 % more commands/s (docs/benchmarks.md, "Noon session").
+// about 10 % more commands/s (docs/benchmarks.md, "Noon session").
 func ServeProcs(procs, nice int) int {
 	if nice > 0 {
 		return procs + 1
