@@ -300,7 +300,8 @@ func (m *Mailer) watch(ctx context.Context) {
 		}
 		// The smallest position after cur: any later event is at or past it.
 		next := eventstore.Position{Commit: cur.Commit, Prepare: cur.Prepare + 1}
-		err = m.progress.WaitFor(ctx, ProjectionName, next)
+		// A follower's wait: it does not hurry the read models along.
+		err = m.progress.WaitFor(projections.Background(ctx), ProjectionName, next)
 		if err == nil {
 			m.Notify()
 			continue

@@ -60,10 +60,12 @@ type Options struct {
 	// applies the live batches (Linux; elsewhere ignored, with a warning).
 	// The commands' goroutines then get the cores first: under a full load
 	// the kernel gives that thread what the requests leave, and the read
-	// models follow in larger batches, which cost less per event. A process
-	// that sets it should give Go one more P than it has cores (redengine
-	// serve does), so that while the kernel holds that thread back with a P
-	// the requests still have one per core.
+	// models follow in larger batches, which cost less per event. While a
+	// WaitFor waits (a client reading its own write), batches are applied
+	// at the process's priority instead, so that reader is not kept behind
+	// the commands. A process that sets it should give Go one more P than
+	// it has cores (redengine serve does), so that while the kernel holds
+	// that thread back with a P the requests still have one per core.
 	Nice int
 }
 
@@ -85,6 +87,8 @@ type Runner struct {
 	live *stmtCache
 	// joins takes caught-up projections to the shared reader (hub).
 	joins chan *member
+	// waiting counts the WaitFor calls waiting for a position (Waiting).
+	waiting atomic.Int64
 }
 
 // proj is a projection and what the runner knows of it.
@@ -557,21 +561,47 @@ func (f *feed) stop() {
 // brought to it from the log. With Options.Nice it runs on a thread of
 // lower priority (runLowered); catching up runs at the process's own.
 func (r *Runner) hub(ctx context.Context) {
+	run := func(apply func()) { apply() }
 	if n := r.opts.Nice; n > 0 {
-		runLowered(min(n, 19), func(err error) {
-			if err != nil {
-				r.log.Warn("las proyecciones siguen con la prioridad del proceso", "nice", n, "err", err)
+		// The batches go to a goroutine on a lowered thread, and the hub
+		// waits for each; while a reader waits for a position, the hub
+		// applies them itself, at the process's priority.
+		low := make(chan func())
+		lowDone := make(chan struct{})
+		go func() {
+			defer close(lowDone)
+			runLowered(min(n, 19), func(err error) {
+				if err != nil {
+					r.log.Warn("las proyecciones siguen con la prioridad del proceso", "nice", n, "err", err)
+				}
+				for apply := range low {
+					apply()
+				}
+			})
+		}()
+		defer func() {
+			close(low)
+			<-lowDone
+		}()
+		run = func(apply func()) {
+			if r.waiting.Load() > 0 {
+				apply()
+				return
 			}
-			r.follow(ctx)
-		})
-		return
+			done := make(chan struct{})
+			low <- func() {
+				defer close(done)
+				apply()
+			}
+			<-done
+		}
 	}
-	r.follow(ctx)
+	r.follow(ctx, run)
 }
 
 // follow is the hub's loop: it feeds every caught-up member the log's
-// batches until ctx ends.
-func (r *Runner) follow(ctx context.Context) {
+// batches, each applied through run, until ctx ends.
+func (r *Runner) follow(ctx context.Context, run func(apply func())) {
 	var (
 		members []*member
 		f       *feed
@@ -658,7 +688,8 @@ func (r *Runner) follow(ctx context.Context) {
 			}
 			if len(members) > 0 {
 				var ok bool
-				if members, ok = r.applyShared(ctx, conn, members, batch); !ok {
+				run(func() { members, ok = r.applyShared(ctx, conn, members, batch) })
+				if !ok {
 					// The transaction itself failed: the connection
 					// goes back to the pool (which drops it if it is
 					// broken) and the next batch takes one again.

@@ -101,6 +101,10 @@ func (r *Runner) WaitFor(ctx context.Context, name string, pos eventstore.Positi
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.WaitTimeout)
 	defer cancel()
+	if ctx.Value(backgroundKey{}) == nil {
+		r.waiting.Add(1)
+		defer r.waiting.Add(-1)
+	}
 	if cp, err := r.checkpoint(ctx, name); err == nil {
 		pr.advance(cp)
 	}
@@ -122,6 +126,21 @@ func (r *Runner) WaitFor(ctx context.Context, name string, pos eventstore.Positi
 				fmt.Sprintf("la vista %q aún no refleja la posición %s (va por la %s); vuelva a intentarlo", name, pos, cur), ctx.Err())
 		}
 	}
+}
+
+// Waiting reports how many WaitFor calls are waiting for their position
+// now, those on a Background context aside. While any is, the live batches
+// are applied at the process's priority (see Options.Nice).
+func (r *Runner) Waiting() int { return int(r.waiting.Load()) }
+
+type backgroundKey struct{}
+
+// Background marks ctx for the WaitFor calls of a follower of the log (the
+// mailer waiting for the next email, say) rather than of a reader waiting
+// for its own write: such a wait does not count in Waiting, nor make the
+// live batches run at the process's priority.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
 }
 
 // Digest returns a SHA-256 (hex) of the projection's rows: every table in
