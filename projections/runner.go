@@ -558,8 +558,10 @@ func (f *feed) stop() {
 // pump has ready, up to BatchSize, so a burst goes in one transaction and a
 // lone event is applied at once. Every member has applied the log up to at
 // (the last event handed out); a projection joining behind it is first
-// brought to it from the log. With Options.Nice it runs on a thread of
-// lower priority (runLowered); catching up runs at the process's own.
+// brought to it from the log. With Options.Nice the hub hands each batch to
+// a goroutine on a thread of lower priority (runLowered) and waits for it,
+// unless a reader waits for a position (Waiting); catching up runs at the
+// process's priority.
 func (r *Runner) hub(ctx context.Context) {
 	run := func(apply func()) { apply() }
 	if n := r.opts.Nice; n > 0 {
