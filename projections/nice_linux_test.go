@@ -66,6 +66,21 @@ func threadNice(tid string) (int, error) {
 	return strconv.Atoi(f[19-3])
 }
 
+// lockedNice returns the nice value of the calling goroutine's thread,
+// which the caller has locked, and the one a test lowers the batches to:
+// 7 more (the test is skipped when that passes 19).
+func lockedNice(t *testing.T) (own, want int) {
+	t.Helper()
+	own, err := threadNice(strconv.Itoa(syscall.Gettid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own+7 > 19 {
+		t.Skipf("the test runs at nice %d already", own)
+	}
+	return own, own + 7
+}
+
 // threadsAt lists the threads of this process whose nice value is n.
 func threadsAt(t *testing.T, n int) []string {
 	t.Helper()
@@ -92,14 +107,7 @@ func threadsAt(t *testing.T, n int) []string {
 func TestNiceLowersOnlyTheBatchThread(t *testing.T) {
 	runtime.LockOSThread() // this goroutine's thread, to compare with
 	defer runtime.UnlockOSThread()
-	own, err := threadNice(strconv.Itoa(syscall.Gettid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := own + 7
-	if want > 19 {
-		t.Skipf("the test runs at nice %d already", own)
-	}
+	own, want := lockedNice(t)
 	if at := threadsAt(t, want); len(at) > 0 {
 		t.Fatalf("threads at nice %d before the runner: %v", want, at)
 	}
@@ -166,16 +174,9 @@ func untilLowered(t *testing.T, e *env, r *projections.Runner, p *niceSeen, want
 // back to the lowered thread.
 func TestNiceWaitingReaderGetsTheProcessPriority(t *testing.T) {
 	ctx := t.Context()
-	runtime.LockOSThread()
+	runtime.LockOSThread() // this goroutine's thread, to compare with
 	defer runtime.UnlockOSThread()
-	own, err := threadNice(strconv.Itoa(syscall.Gettid()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := own + 7
-	if want > 19 {
-		t.Skipf("the test runs at nice %d already", own)
-	}
+	own, want := lockedNice(t)
 	e := newEnv(t)
 	db := e.db("readmodels.db")
 	p := &niceSeen{entered: make(chan struct{}), gate: make(chan struct{})}
