@@ -47,9 +47,9 @@ const ServeGCPercent = 400
 // ServeProcs is the GOMAXPROCS a serving process sets when GOMAXPROCS is
 // not in its environment, given the runtime's default procs and the
 // projections' nice value: one P more than the cores when the read models'
-// thread runs at a lower priority (on Linux), since the kernel may hold that thread
-// back while it has a P; without that P the requests would have one core
-// fewer than the machine. Under the load mix on two cores the pair gave
+// thread runs at a lower priority (on Linux), since the kernel may hold
+// that thread back while it has a P; without that P the requests would have
+// one core fewer than the machine. Under the load mix on two cores the pair gave
 // about 10 % more commands/s (docs/benchmarks.md, "Noon session").
 func ServeProcs(procs, nice int) int {
 	if nice > 0 && runtime.GOOS == "linux" {

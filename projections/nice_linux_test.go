@@ -169,9 +169,10 @@ func untilLowered(t *testing.T, e *env, r *projections.Runner, p *niceSeen, want
 }
 
 // TestNiceWaitingReaderGetsTheProcessPriority: while a WaitFor waits for
-// its position, the batches are applied at the process's priority; a
-// Background wait does not count, and once nobody waits the batches go
-// back to the lowered thread.
+// its position, the batches are applied at the process's priority; once
+// nobody waits they go back to the lowered thread. (That a Background wait
+// does not count is what lets untilLowered, whose waits are Background,
+// see its batches lowered: a counted wait there would lift most of them.)
 func TestNiceWaitingReaderGetsTheProcessPriority(t *testing.T) {
 	ctx := t.Context()
 	runtime.LockOSThread() // this goroutine's thread, to compare with
@@ -215,7 +216,7 @@ func TestNiceWaitingReaderGetsTheProcessPriority(t *testing.T) {
 	if n := r.Waiting(); n != 0 {
 		t.Errorf("Waiting %d after the wait", n)
 	}
-	// Nobody waits (a Background wait does not count): lowered again.
+	// Nobody waits: lowered again.
 	pos = e.appendN("after", 1, 1)
 	if err := r.WaitFor(projections.Background(ctx), "counts", pos); err != nil {
 		t.Fatal(err)
