@@ -67,8 +67,10 @@ type Engine struct {
 	Metrics *metrics.Metrics
 	Issuer  *auth.Issuer
 	API     *api.Server
-	// ReadDB is readmodels.db; Projections keeps it up to date.
+	// ReadDB is readmodels.db; Projections keeps it up to date. Its
+	// commits are not synced (projections.OpenUnsynced).
 	ReadDB *sql.DB
+	readDB *projections.DB
 	// Reads runs the API's queries of ReadDB, each prepared once.
 	Reads       *readmodels.Prepared
 	Projections *projections.Runner
@@ -132,13 +134,16 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		e.Close()
 		return nil, errs.E(op, errs.Unavailable, "no se puede crear el directorio de datos", err)
 	}
-	db, err := projections.OpenDB(ctx, cfg.ReadModelsPath())
+	db, err := projections.OpenUnsynced(ctx, cfg.ReadModelsPath())
 	if err != nil {
 		e.Close()
 		return nil, errs.E(op, err)
 	}
-	e.ReadDB = db
-	e.Reads = readmodels.NewPrepared(db)
+	if db.Discarded {
+		e.Log.Warn("read models discarded: written without sync when the machine stopped; rebuilding them from the log", "path", cfg.ReadModelsPath())
+	}
+	e.readDB, e.ReadDB = db, db.DB
+	e.Reads = readmodels.NewPrepared(e.ReadDB)
 	dir := &api.Directory{
 		Handler: commands.NewHandler(store, clk, authorizations.Aggregate(), e.conflictHook()),
 		DB:      e.Reads,
@@ -489,8 +494,10 @@ func (e *Engine) Close() error {
 		if e.Reads != nil {
 			e.Reads.Close()
 		}
-		if e.ReadDB != nil {
-			e.ReadDB.Close()
+		if e.readDB != nil {
+			if cerr := e.readDB.Close(); cerr != nil && e.Log != nil {
+				e.Log.Warn("closing the read models", "error", cerr.Error())
+			}
 		}
 		if e.Store != nil {
 			err = e.Store.Close()

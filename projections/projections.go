@@ -11,8 +11,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"net/url"
 
 	"redengine/errs"
 	"redengine/eventstore"
@@ -82,25 +80,9 @@ const MaxIdleConns = 32
 // from the log), a busy timeout, and write transactions that take the write
 // lock when they begin. It keeps MaxIdleConns connections open.
 func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
-	const op = errs.Op("projections.OpenDB")
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(ON)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	db, err := openDB(ctx, path, "NORMAL")
 	if err != nil {
-		return nil, errs.E(op, errs.Internal, err)
-	}
-	// database/sql keeps 2 idle connections by default: under concurrent
-	// reads it closed the others as they were returned and opened new ones
-	// (each opening reads the schema, and each prepared statement is
-	// prepared again on it): ~3 % of the engine's CPU under the load mix.
-	db.SetMaxIdleConns(MaxIdleConns)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, errs.E(op, errs.Unavailable, fmt.Sprintf("no se puede abrir %s", path), err)
+		return nil, errs.E(errs.Op("projections.OpenDB"), err)
 	}
 	return db, nil
 }
