@@ -55,6 +55,11 @@ type Config struct {
 	// models' live batches (REDENGINE_PROJECTION_NICE, default 10, 0 = the
 	// process's own; at most 19; Linux). See projections.Options.Nice.
 	ProjectionNice int
+	// ProjectionGather is how long the read models' shared reader waits for
+	// more events before applying a live batch, while no reader waits for
+	// its own write (REDENGINE_PROJECTION_GATHER, default 25ms, 0 = never
+	// wait; at most MaxProjectionGather). See projections.Options.Gather.
+	ProjectionGather time.Duration
 	// Demo loads the demo data set on first start (REDENGINE_DEMO=1; make run sets it).
 	Demo bool
 }
@@ -62,21 +67,26 @@ type Config struct {
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./data",
-		DocumentTypes:   []string{"DNI"},
-		RateLimit:       0,
-		RateBurst:       100,
-		MaxBodyBytes:    8 << 20,
-		MaxImportBytes:  256 << 20,
-		FIERMaxDays:     17,
-		FIERMaxRecords:  300,
-		FIERDownloadTTL: 24 * time.Hour,
-		WaitTimeout:     2 * time.Second,
-		CommitLinger:    500 * time.Microsecond,
-		ProjectionNice:  10,
+		Addr:             "127.0.0.1:8080",
+		DataDir:          "./data",
+		DocumentTypes:    []string{"DNI"},
+		RateLimit:        0,
+		RateBurst:        100,
+		MaxBodyBytes:     8 << 20,
+		MaxImportBytes:   256 << 20,
+		FIERMaxDays:      17,
+		FIERMaxRecords:   300,
+		FIERDownloadTTL:  24 * time.Hour,
+		WaitTimeout:      2 * time.Second,
+		CommitLinger:     500 * time.Microsecond,
+		ProjectionNice:   10,
+		ProjectionGather: 25 * time.Millisecond,
 	}
 }
+
+// MaxProjectionGather bounds REDENGINE_PROJECTION_GATHER: the read models
+// may trail the log by that much for readers that do not wait.
+const MaxProjectionGather = time.Second
 
 // MaxCommitLinger bounds REDENGINE_COMMIT_LINGER: every small commit may
 // wait that long, so it is added to a command's latency.
@@ -174,6 +184,14 @@ func Load(getenv func(string) string) (Config, error) {
 			fields.Add("REDENGINE_PROJECTION_NICE", "debe ser un entero entre 0 (la prioridad del proceso) y 19 (la más baja)")
 		} else {
 			c.ProjectionNice = n
+		}
+	}
+	if v := strings.TrimSpace(getenv("REDENGINE_PROJECTION_GATHER")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxProjectionGather {
+			fields.Add("REDENGINE_PROJECTION_GATHER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 10ms", MaxProjectionGather))
+		} else {
+			c.ProjectionGather = d
 		}
 	}
 	switch strings.TrimSpace(getenv("REDENGINE_DEMO")) {

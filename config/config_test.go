@@ -124,3 +124,32 @@ func TestProjectionNice(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectionGather(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 25 * time.Millisecond, true},
+		{"0", 0, true},
+		{"5ms", 5 * time.Millisecond, true},
+		{"1s", time.Second, true},
+		{"2s", 0, false},
+		{"-1ms", 0, false},
+		{"10", 0, false},
+		{"pronto", 0, false},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(map[string]string{"REDENGINE_PROJECTION_GATHER": tt.in}))
+		if !tt.ok {
+			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_PROJECTION_GATHER" {
+				t.Errorf("%q: want the field refused, got %v", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || c.ProjectionGather != tt.want {
+			t.Errorf("%q: %v, %v; want %v", tt.in, c.ProjectionGather, err, tt.want)
+		}
+	}
+}

@@ -267,6 +267,7 @@ func (e *Engine) startProjections(ctx context.Context, projs []projections.Proje
 		Clock:       e.Clock,
 		WaitTimeout: e.Config.WaitTimeout,
 		Nice:        e.Config.ProjectionNice,
+		Gather:      e.Config.ProjectionGather,
 		OnBatch:     func(name string, events int, _ eventstore.Position) { e.Metrics.Batch(name, events) },
 		Hold: func(name string) <-chan struct{} {
 			if name == readmodels.FIEName {

@@ -104,6 +104,10 @@ func (r *Runner) WaitFor(ctx context.Context, name string, pos eventstore.Positi
 	if ctx.Value(backgroundKey{}) == nil {
 		r.waiting.Add(1)
 		defer r.waiting.Add(-1)
+		select {
+		case r.waited <- struct{}{}:
+		default: // the hub is not gathering, or already told
+		}
 	}
 	if cp, err := r.checkpoint(ctx, name); err == nil {
 		pr.advance(cp)
