@@ -196,7 +196,10 @@ func (m *Cases) reserveBatch(q *numberSequence, year int, batch []*numberRequest
 		if len(proposed) == 0 {
 			return
 		}
-		res, err := m.Store.Append(context.WithoutCancel(served[0].ctx), stream, q.expected, proposed...)
+		// Provisional where the store offers it: the opening appended
+		// next is durable only with this reservation before it, so the
+		// pair waits for the disk once (eventstore.Provisional).
+		res, err := eventstore.AppendProvisional(context.WithoutCancel(served[0].ctx), m.Store, stream, q.expected, proposed...)
 		var wrong *eventstore.WrongExpectedVersionError
 		switch {
 		case errors.As(err, &wrong):

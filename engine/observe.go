@@ -34,6 +34,17 @@ func counting(store eventstore.Store, m *metrics.Metrics) eventstore.Store {
 
 func (s countingStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
 	r, err := s.Store.Append(ctx, stream, expected, events...)
+	return r, s.count(err)
+}
+
+// AppendProvisional keeps the store's provisional appends (the case
+// numbers) provisional through the counting.
+func (s countingStore) AppendProvisional(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	r, err := eventstore.AppendProvisional(ctx, s.Store, stream, expected, events...)
+	return r, s.count(err)
+}
+
+func (s countingStore) count(err error) error {
 	var wrong *eventstore.WrongExpectedVersionError
 	switch {
 	case err == nil:
@@ -43,7 +54,7 @@ func (s countingStore) Append(ctx context.Context, stream string, expected event
 	default:
 		s.m.Append("error")
 	}
-	return r, err
+	return err
 }
 
 // watchLag refreshes the projection-lag gauge every interval until ctx ends.

@@ -265,6 +265,30 @@ type Subscription interface {
 	Close() error
 }
 
+// Provisional is a Store that can answer an append at its commit, before
+// the append is durable (the embedded SQLite store).
+type Provisional interface {
+	// AppendProvisional is Append answered as soon as the events are in
+	// the log — read by ReadStream and counted by later appends' expected
+	// revisions — but before they are durable. They become durable with
+	// the next durable append of any stream, which lands after them; a
+	// crash before that may lose them, and with them only appends nobody
+	// has been answered for. Subscribers get them once durable. Meant for
+	// an append nobody is told of until a durable one that depends on it
+	// is acknowledged (a case number, reserved for the opening appended
+	// next): the pair then costs one wait for the disk.
+	AppendProvisional(ctx context.Context, stream string, expected ExpectedRevision, events ...EventData) (AppendResult, error)
+}
+
+// AppendProvisional appends with s's AppendProvisional where s is a
+// Provisional, and with its Append (durable) otherwise.
+func AppendProvisional(ctx context.Context, s Store, stream string, expected ExpectedRevision, events ...EventData) (AppendResult, error) {
+	if p, ok := s.(Provisional); ok {
+		return p.AppendProvisional(ctx, stream, expected, events...)
+	}
+	return s.Append(ctx, stream, expected, events...)
+}
+
 // Store is the port every adapter implements.
 type Store interface {
 	// Append writes events to stream atomically if expected holds, and

@@ -4,10 +4,11 @@
 //
 // Appends are group committed: callers queue their appends, and one writer
 // goroutine applies every append waiting in one transaction, checks each
-// against its expected revision on its own, commits once and, after one
-// fdatasync of the WAL, answers each caller. A bulk group (a file import's
-// chunks) is synced and answered by a second goroutine while the writer
-// builds the next transaction (see Store.syncer). Reads use a separate pool
+// against its expected revision on its own and commits once; a second
+// goroutine syncs the WAL (one fdatasync) and answers each caller, while
+// the writer commits the next group (see Store.syncer). A provisional
+// append (AppendProvisional: a case number's reservation) is answered at
+// its commit and made durable by the next sync. Reads use a separate pool
 // of connections, which WAL lets run beside the writer. Subscribers are
 // woken in-process after each sync, and a poller of the head position sees
 // appends made by other processes on the same file. The writer never

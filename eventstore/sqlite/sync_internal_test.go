@@ -64,12 +64,11 @@ func events(n int) []eventstore.EventData {
 	return out
 }
 
-// TestAnsweredAfterTheSync: an append — a bulk one the syncer answers, a
-// small one the writer syncs itself — is committed before the WAL is
-// synced, but neither answered nor shown to subscribers until the sync
-// returns.
+// TestAnsweredAfterTheSync: an append — of one event, or a bulk group —
+// is committed before the WAL is synced, but neither answered nor shown to
+// subscribers until the sync returns.
 func TestAnsweredAfterTheSync(t *testing.T) {
-	for _, n := range []int{1, pipelineMin, 2 * pipelineMin} {
+	for _, n := range []int{1, bulkGroup, 2 * bulkGroup} {
 		ctx, s, h := openHeld(t)
 		sub, err := s.Subscribe(ctx, eventstore.Position{}, eventstore.Filter{})
 		if err != nil {
@@ -116,7 +115,7 @@ func TestAnsweredAfterTheSync(t *testing.T) {
 // an unavailable error, and the store refuses every append after it (what
 // the disk holds is unknown); reads go on.
 func TestFailedSyncStopsAppends(t *testing.T) {
-	for _, n := range []int{1, 2 * pipelineMin} {
+	for _, n := range []int{1, 2 * bulkGroup} {
 		ctx, s, h := openHeld(t)
 		done := make(chan error, 1)
 		go func() {
@@ -134,5 +133,48 @@ func TestFailedSyncStopsAppends(t *testing.T) {
 		if _, err := s.ReadAll(ctx, eventstore.Position{}, 0); err != nil {
 			t.Fatalf("%d events: reads after a failed sync: %v", n, err)
 		}
+	}
+}
+
+// TestCommitsWhileSyncing: while the WAL's sync of one group is held, the
+// writer commits the next append (readable, not answered); one more sync
+// then answers it.
+func TestCommitsWhileSyncing(t *testing.T) {
+	ctx, s, h := openHeld(t)
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, "a-1", eventstore.NoStream, events(1)...)
+		first <- err
+	}()
+	<-h.entered
+	second := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, "b-1", eventstore.NoStream, events(1)...)
+		second <- err
+	}()
+	// Committed while the first sync is held.
+	for i := 0; ; i++ {
+		got, err := s.ReadStream(ctx, "b-1", 0, eventstore.Forward, 0)
+		if err == nil && len(got) == 1 {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("the second append is not committed while the first sync is held: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-second:
+		t.Fatalf("the second append answered before any sync covered it: %v", err)
+	default:
+	}
+	h.release <- nil
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	<-h.entered
+	h.release <- nil
+	if err := <-second; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -130,7 +130,7 @@ func TestSubscriptionFromTheTail(t *testing.T) {
 	}
 	// Small appends (answered by the writer) and bulk ones (answered by
 	// the syncer, and larger than what Append returns) alike.
-	sizes := []int{1, 3, 2, maxReturnedEvents + 1, 2, pipelineMin + 5, 1}
+	sizes := []int{1, 3, 2, maxReturnedEvents + 1, 2, bulkGroup + 5, 1}
 	served := 0
 	for i, n := range sizes {
 		if appendInTail(t, ctx, s, fmt.Sprintf("t-%d", i%2), n) {
@@ -166,7 +166,7 @@ func TestSubscriptionFromTheTail(t *testing.T) {
 func TestTailBulkOnlyWhenFollowed(t *testing.T) {
 	ctx, s := openStore(t)
 	held := func(n int) bool { t.Helper(); return appendInTail(t, ctx, s, "t-1", n) }
-	if held(pipelineMin + 5) {
+	if held(bulkGroup + 5) {
 		t.Error("a bulk append with no subscription open went into the tail")
 	}
 	if !held(2) {
@@ -176,12 +176,12 @@ func TestTailBulkOnlyWhenFollowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !held(pipelineMin + 5) {
+	if !held(bulkGroup + 5) {
 		t.Error("a bulk append with a subscription open is not in the tail")
 	}
 	sub.Close()
 	sub.Close() // a second Close counts once
-	if held(pipelineMin + 5) {
+	if held(bulkGroup + 5) {
 		t.Error("a bulk append after the subscription closed went into the tail")
 	}
 	if n := s.subscribers.Load(); n != 0 {

@@ -23,17 +23,22 @@ type appendReq struct {
 	events   []eventstore.EventData
 	metas    [][]byte // canonical metadata of each event, computed by the caller
 	done     chan struct{}
+	// provisional: answered at the commit, before the sync
+	// (AppendProvisional).
+	provisional bool
 
 	// Set by the writer.
 	res        eventstore.AppendResult
 	err        error
-	checkFirst bool     // an insert hit a unique constraint: check for a re-append first
-	written    bool     // the events were inserted (not a re-append)
-	firstRev   uint64   // revision of the first event written
-	firstSeq   uint64   // position of the first event written
-	recorded   int64    // RecordedAt, Unix nanoseconds
-	prevHash   []byte   // hash of the event before the first one
-	hashes     [][]byte // hash of each event written (for recordedEvents)
+	checkFirst bool               // an insert hit a unique constraint: check for a re-append first
+	written    bool               // the events were inserted (not a re-append)
+	firstRev   uint64             // revision of the first event written
+	firstSeq   uint64             // position of the first event written
+	recorded   int64              // RecordedAt, Unix nanoseconds
+	prevHash   []byte             // hash of the event before the first one
+	hashes     [][]byte           // hash of each event written (for recordedEvents)
+	answered   bool               // a provisional append answered at its commit
+	early      []eventstore.Event // its recorded events, for the tail once synced
 }
 
 // maxReturnedEvents bounds the appends whose recorded events Append
@@ -63,10 +68,20 @@ func (r *appendReq) recordedEvents() []eventstore.Event {
 
 // Append writes events to stream if expected holds. See eventstore.Store.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	const op = errs.Op("sqlite.Append")
+	return s.append(ctx, errs.Op("sqlite.Append"), stream, expected, events, false)
+}
+
+// AppendProvisional is Append answered at the commit of the group that
+// holds it, before the WAL is synced. See eventstore.Provisional: the sync
+// of that group, which any later append waits for, makes it durable.
+func (s *Store) AppendProvisional(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	return s.append(ctx, errs.Op("sqlite.AppendProvisional"), stream, expected, events, true)
+}
+
+func (s *Store) append(ctx context.Context, op errs.Op, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, provisional bool) (eventstore.AppendResult, error) {
 	// Counted from the start, so the writer knows this append is coming.
 	s.inflight.Add(1)
-	r, err := s.enqueue(ctx, stream, expected, events)
+	r, err := s.enqueue(ctx, stream, expected, events, provisional)
 	if err != nil {
 		s.inflight.Add(-1)
 		return eventstore.AppendResult{}, errs.E(op, err)
@@ -81,7 +96,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 
 // enqueue validates an append, prepares what can be computed outside the
 // writer and queues it.
-func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (*appendReq, error) {
+func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData, provisional bool) (*appendReq, error) {
 	// The events' canonical metadata, encoded once by the check (those of
 	// one append usually share it).
 	metas, err := eventstore.CheckAppend(stream, events)
@@ -91,7 +106,7 @@ func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.
 	if err := s.failed.Load(); err != nil {
 		return nil, errs.E(errs.Unavailable, "el almacén dejó de aceptar escrituras tras un fallo al asegurar en disco", *err)
 	}
-	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: metas, done: make(chan struct{})}
+	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: metas, done: make(chan struct{}), provisional: provisional}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -120,7 +135,7 @@ const maxCachedStreams = 1 << 16
 const (
 	maxGroupEvents = 8192 // events
 	maxYields      = 4    // times the writer yields to let callers join a group
-	pipelineMin    = 256  // events of a group the syncer answers (smaller ones the writer syncs itself)
+	bulkGroup      = 256  // events from which a group commits without lingering
 )
 
 // writer owns the write connection. Only its goroutine touches it.
@@ -231,7 +246,7 @@ func (w *writer) loop() {
 			}
 			runtime.Gosched()
 		}
-		if n < pipelineMin && w.room(n) {
+		if n < bulkGroup && w.room(n) {
 			n = w.linger(q, n)
 		}
 		w.commitGroup(w.group)
@@ -272,7 +287,7 @@ func (w *writer) linger(q chan *appendReq, n int) int {
 	defer w.timer.Stop()
 	w.s.stats.lingers.Add(1)
 	before := len(w.group)
-	for n < pipelineMin && w.room(n) {
+	for n < bulkGroup && w.room(n) {
 		select {
 		case r, ok := <-q:
 			if !ok {
@@ -400,20 +415,30 @@ func (w *writer) commitGroup(group []*appendReq) {
 	clear(w.over)
 	events := int(w.seq - seqBefore)
 	w.s.committed.Store(w.seq)
+	for _, r := range live {
+		if r.provisional && r.err == nil {
+			// Answered now; its events reach the tail (and subscribers)
+			// once synced, from early: the caller owns r.res from here.
+			if r.written {
+				r.res.Mark = mark
+				if len(r.events) <= maxReturnedEvents {
+					r.early = r.recordedEvents()
+					r.res.Events = r.early
+				}
+			}
+			r.answered = true
+			close(r.done)
+		}
+	}
 	b := &syncBatch{reqs: live, seq: w.seq, events: events, mark: mark}
 	w.s.inflight.Add(-int64(len(live)))
-	if events >= pipelineMin {
-		// A bulk group is answered by the syncer once an fdatasync of the
-		// WAL covers it; meanwhile this goroutine builds the next group
-		// instead of waiting for the disk (see Store.syncer). live is
-		// this commit's own slice, so the syncer may keep it.
-		w.s.syncq <- b
-	} else {
-		// A small group is synced here, as SQLite would at its commit:
-		// the callers answered now append again in time for the next
-		// group, and commits stay few.
-		w.s.answerSynced(b, w.s.syncWAL())
-	}
+	// The syncer answers the group once an fdatasync of the WAL covers
+	// it; meanwhile this goroutine commits the next group instead of
+	// waiting for the disk (see Store.syncer), so an append waits for the
+	// sync in flight and its own, not for a whole cycle of linger, commit
+	// and sync before its own. live is this commit's own slice, so the
+	// syncer may keep it.
+	w.s.syncq <- b
 	w.sinceCheckpoint += events
 	if w.commitsSince++; w.sinceCheckpoint >= w.s.cfg.checkpointEvery || w.commitsSince >= max(1, w.s.cfg.checkpointEvery/256) {
 		w.sinceCheckpoint, w.commitsSince = 0, 0
@@ -447,14 +472,14 @@ type syncBatch struct {
 	mark   eventstore.Mark // the change counter after its commit
 }
 
-// syncer makes bulk groups durable and answers them. The writer commits
-// with synchronous=NORMAL (SQLite writes the WAL frames and does not sync
-// them). A small group it then syncs and answers itself; a bulk group (a
-// file import's chunks) it hands here and builds the next transaction
-// while the disk syncs this one. One fdatasync of the WAL covers every
-// group committed before it began, so the groups that arrive while a sync
-// runs share the next. Either way nobody is answered, and no subscriber
-// woken, before a sync that covers the append returns: an acknowledged
+// syncer makes committed groups durable and answers them. The writer
+// commits with synchronous=NORMAL (SQLite writes the WAL frames and does
+// not sync them), hands each group here and commits the next while the
+// disk syncs this one. One fdatasync of the WAL covers every group
+// committed before it began, so the groups committed while a sync runs
+// share the next. A provisional append (AppendProvisional) was answered
+// at its commit; everything else waits: nobody is answered, and no
+// subscriber woken, before a sync that covers the append returns: an acknowledged
 // append is on disk. A failed sync fails the groups it was to cover and
 // stops the store's appends, since what the disk holds is then unknown
 // (an fsync error is not retried; docs/reliability.md).
@@ -502,6 +527,9 @@ func (s *Store) answerSynced(b *syncBatch, err *error) {
 	const op = errs.Op("sqlite.Append")
 	if err != nil {
 		for _, r := range b.reqs {
+			if r.answered {
+				continue // the store now refuses appends: nothing depends on it durably
+			}
 			if r.err == nil {
 				r.res, r.err = eventstore.AppendResult{}, errs.E(op, errs.Unavailable, "no se pudo asegurar en disco", *err)
 			}
@@ -529,6 +557,14 @@ func (s *Store) answerSynced(b *syncBatch, err *error) {
 		if !r.written || r.err != nil {
 			continue
 		}
+		if r.answered {
+			if r.early == nil {
+				s.tail.add(0, nil) // too many to have been built: the tail starts over
+			} else {
+				s.tail.add(r.firstSeq, r.early)
+			}
+			continue
+		}
 		if len(r.events) > maxReturnedEvents && !following {
 			s.tail.add(0, nil)
 			continue
@@ -541,6 +577,9 @@ func (s *Store) answerSynced(b *syncBatch, err *error) {
 	}
 	s.advance(b.seq)
 	for _, r := range b.reqs {
+		if r.answered {
+			continue
+		}
 		if r.written && r.err == nil {
 			// Only an append that wrote its events leaves the stream's head
 			// where its result says (a re-append's may be further on).
