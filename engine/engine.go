@@ -496,7 +496,7 @@ func (e *Engine) Close() error {
 			e.Reads.Close()
 		}
 		if e.readDB != nil {
-			if cerr := e.readDB.Close(); cerr != nil && e.Log != nil {
+			if cerr := e.readDB.Close(); cerr != nil {
 				e.Log.Warn("closing the read models", "error", cerr.Error())
 			}
 		}

@@ -76,7 +76,7 @@ func OpenUnsynced(ctx context.Context, path string) (*DB, error) {
 				return nil, errs.E(op, errs.Unavailable, fmt.Sprintf("no se puede descartar %s", p), err)
 			}
 		}
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		if err := syncPath(filepath.Dir(path)); err != nil {
 			return nil, errs.E(op, errs.Unavailable, err)
 		}
 		d.Discarded = true
@@ -146,12 +146,12 @@ func (d *DB) Close() error {
 	if _, serr := os.Stat(d.path + "-wal"); serr == nil || !errors.Is(serr, fs.ErrNotExist) {
 		return nil
 	}
-	if err := syncFile(d.path); err != nil {
+	if err := syncPath(d.path); err != nil {
 		return errs.E(op, errs.Unavailable, err)
 	}
 	// The WAL's removal is durable before the marker's: a WAL that came
 	// back after a crash would be replayed over the synced file.
-	if err := syncDir(filepath.Dir(d.path)); err != nil {
+	if err := syncPath(filepath.Dir(d.path)); err != nil {
 		return errs.E(op, errs.Unavailable, err)
 	}
 	// The sync covered what every process of this boot wrote: this
@@ -167,7 +167,7 @@ func (d *DB) Close() error {
 			return errs.E(op, errs.Unavailable, err)
 		}
 	}
-	if err := syncDir(filepath.Dir(d.path)); err != nil {
+	if err := syncPath(filepath.Dir(d.path)); err != nil {
 		return errs.E(op, errs.Unavailable, err)
 	}
 	return nil
@@ -191,23 +191,13 @@ func writeSynced(path, content string) error {
 		os.Remove(path)
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return syncPath(filepath.Dir(path))
 }
 
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
+// syncPath syncs the file or directory at path (a read-only descriptor
+// suffices on Linux, the only system that gets here).
+func syncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}

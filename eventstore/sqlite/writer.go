@@ -254,8 +254,9 @@ func (w *writer) loop() {
 		if w.s.finishCheckpoint.Swap(false) {
 			w.finishCheckpoint()
 		}
-		// The callers just answered often append again at once: let them
-		// run before the next group is taken, so they can join it.
+		// Callers answered meanwhile (by the syncer, or provisionally at
+		// this commit) often append again at once: let them run before
+		// the next group is taken, so they can join it.
 		runtime.Gosched()
 	}
 }
