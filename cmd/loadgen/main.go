@@ -143,7 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		res.Report(stdout)
 		ops := res.Commands.OK + res.Queries.OK
-		if ops > 0 {
+		if ops > 0 && cpu > 0 {
 			fmt.Fprintf(stdout, "process CPU %s over %s (%.2f cores); %.2f CPU-ms per answered request%s\n",
 				cpu.Round(time.Millisecond), res.Elapsed.Round(time.Millisecond), cpu.Seconds()/res.Elapsed.Seconds(),
 				float64(cpu)/float64(time.Millisecond)/float64(ops), selfNote(*self))
@@ -157,15 +157,6 @@ func selfNote(self bool) string {
 		return " (engine and load generator together)"
 	}
 	return " (load generator only)"
-}
-
-// cpuTime is the user + system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func rateText(r float64) string {
