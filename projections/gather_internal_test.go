@@ -12,10 +12,13 @@ import (
 	"redengine/eventstore"
 )
 
-// TestGatherEndsForAWaitingReader: a reader that begins to wait for its own
-// write while the shared reader gathers (for an hour here) has it applied at
-// once, well within its five-second bound.
-func TestGatherEndsForAWaitingReader(t *testing.T) {
+// heldLive runs a runner of one projection with Options.Gather of an hour
+// until its shared reader holds an event, gathering; it returns the
+// runner, a function appending n events in one append (returning the last
+// one's position) and the held event's position. The runner stops with the
+// test.
+func heldLive(t *testing.T) (*Runner, func(n int) eventstore.Position, eventstore.Position) {
+	t.Helper()
 	store, log, db := fixture(t)
 	opts := Options{Gather: time.Hour, WaitTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 	r, err := New(db, store, []Projection{seen{failAt: ^uint64(0)}}, opts)
@@ -32,15 +35,19 @@ func TestGatherEndsForAWaitingReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	}()
-	appendOne := func() eventstore.Position {
-		res, err := store.Append(ctx, "s", eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: "X", SchemaVersion: 1,
-			Data: json.RawMessage(`{}`), Metadata: eventstore.Metadata{OccurredAt: time.Now()}})
+	})
+	appendN := func(n int) eventstore.Position {
+		evs := make([]eventstore.EventData, n)
+		for i := range evs {
+			evs[i] = eventstore.EventData{ID: uuid.New(), Type: "X", SchemaVersion: 1,
+				Data: json.RawMessage(`{}`), Metadata: eventstore.Metadata{OccurredAt: time.Now()}}
+		}
+		res, err := store.Append(ctx, "s", eventstore.Any, evs...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,9 +58,9 @@ func TestGatherEndsForAWaitingReader(t *testing.T) {
 	}
 	// Until the projection has joined the shared reader, each event is
 	// applied by its catch-up; once joined, the hub gathers: the event is
-	// held (for an hour), and only a reader's arrival ends the wait.
+	// held (for an hour).
 	for round := 0; round < 100; round++ {
-		pos := appendOne()
+		pos := appendN(1)
 		applied := make(chan error, 1)
 		go func() { applied <- r.WaitFor(Background(ctx), "seen", pos) }()
 		select {
@@ -64,13 +71,29 @@ func TestGatherEndsForAWaitingReader(t *testing.T) {
 			continue
 		case <-gathering:
 		}
-		if err := r.WaitFor(ctx, "seen", pos); err != nil {
-			t.Fatalf("a reader arriving while the batch is gathered: %v", err)
-		}
-		if err := <-applied; err != nil {
-			t.Fatal(err)
-		}
-		return
+		return r, appendN, pos
 	}
 	t.Fatal("the shared reader never gathered")
+	return nil, nil, eventstore.Position{}
+}
+
+// TestGatherEndsForAWaitingReader: a reader that begins to wait for its own
+// write while the shared reader gathers (for an hour here) has it applied at
+// once, well within its five-second bound.
+func TestGatherEndsForAWaitingReader(t *testing.T) {
+	r, _, pos := heldLive(t)
+	if err := r.WaitFor(context.Background(), "seen", pos); err != nil {
+		t.Fatalf("a reader arriving while the batch is gathered: %v", err)
+	}
+}
+
+// TestGatherStopsAtMaxGathered: a gathered batch is applied once it holds
+// 64 events (maxGathered), though nobody waits and the gather has an hour
+// left.
+func TestGatherStopsAtMaxGathered(t *testing.T) {
+	r, appendN, _ := heldLive(t)
+	last := appendN(63) // the held event and these
+	if err := r.WaitFor(Background(context.Background()), "seen", last); err != nil {
+		t.Fatalf("a batch of 64 events still gathered: %v", err)
+	}
 }

@@ -68,7 +68,7 @@ type Options struct {
 	// that thread back with a P the requests still have one per core.
 	Nice int
 	// Gather, when above 0, is how long the shared reader waits for more
-	// events after the first of a live batch, up to BatchSize, before it
+	// events after the first of a live batch, up to 64 (or BatchSize), before it
 	// applies the batch — while no WaitFor waits: a reader waiting for its
 	// own write ends the wait at once. Each batch costs a transaction, the
 	// checkpoints' updates and the pages it writes, whatever its size; at a
@@ -617,11 +617,30 @@ func (r *Runner) hub(ctx context.Context) {
 	r.follow(ctx, run)
 }
 
+// maxGathered is the batch the hub stops gathering at: such a batch
+// already spreads its fixed cost, and a larger one only keeps a reader
+// that arrives while it is applied at low priority waiting longer
+// (saturated, gathering up to 500 raised the read-your-writes median by
+// half or more, for no rate measurably gained).
+const maxGathered = 64
+
 // gather waits up to Options.Gather for more events to join batch, until
-// it is full, ctx ends, the feed closes or a reader begins to wait for a
-// position (or already waits), and returns the batch.
+// it holds maxGathered (or BatchSize) events, ctx ends, the feed closes or
+// a reader begins to wait for a position (or already waits), and returns
+// the batch.
 func (r *Runner) gather(ctx context.Context, in <-chan eventstore.Event, batch []eventstore.Event) []eventstore.Event {
-	if r.opts.Gather <= 0 || len(batch) >= r.opts.BatchSize || r.waiting.Load() > 0 {
+	most := min(r.opts.BatchSize, maxGathered)
+	if r.opts.Gather <= 0 || len(batch) >= most {
+		return batch
+	}
+	// A signal left by a wait that began while the hub was not gathering
+	// is stale; a wait still going on is seen by the count, one that
+	// begins from here on by the signal.
+	select {
+	case <-r.waited:
+	default:
+	}
+	if r.waiting.Load() > 0 {
 		return batch
 	}
 	t := time.NewTimer(r.opts.Gather)
@@ -629,7 +648,7 @@ func (r *Runner) gather(ctx context.Context, in <-chan eventstore.Event, batch [
 	if r.gathering != nil {
 		r.gathering()
 	}
-	for len(batch) < r.opts.BatchSize {
+	for len(batch) < most {
 		select {
 		case e, ok := <-in:
 			if !ok {
