@@ -116,7 +116,13 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		}
 		e.Issuer = iss
 	}
-	store, err := OpenStore(ctx, cfg, clk)
+	m := e.Metrics
+	store, err := OpenStore(ctx, cfg, clk, sqlite.WithObserver(sqlite.Observer{
+		Append: func(t sqlite.AppendTiming) {
+			m.StoreAppend(t.Queued, t.Committing, t.Syncing, t.Provisional)
+		},
+		Checkpoint: m.CheckpointHold,
+	}))
 	if err != nil {
 		return nil, errs.E(op, err)
 	}

@@ -90,6 +90,11 @@ func TestMetricsCountAppendsAndRequests(t *testing.T) {
 		"redengine_store_commits_total 1\n",
 		"redengine_store_events_total 1\n",
 		"redengine_store_checkpoints_total 0\n",
+		// Where that append's time went, one observation per stage.
+		`redengine_store_append_stage_seconds_count{stage="queue"} 1`,
+		`redengine_store_append_stage_seconds_count{stage="commit"} 1`,
+		`redengine_store_append_stage_seconds_count{stage="sync"} 1`,
+		"redengine_store_checkpoint_hold_seconds_count 0\n",
 		// The projections' batches: one transaction covering the event.
 		`redengine_projection_batches_total{projection="autorizaciones"} 1`,
 		`redengine_projection_events_total{projection="autorizaciones"} 1`,

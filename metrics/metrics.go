@@ -4,6 +4,8 @@
 package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -23,6 +25,12 @@ type Metrics struct {
 	// committed transactions and the events they covered.
 	ProjectionBatches *prometheus.CounterVec
 	ProjectionEvents  *prometheus.CounterVec
+	// StoreAppendStages is where the embedded store's appends spend their
+	// time, by stage: queue, commit, sync (see StoreAppend);
+	// StoreCheckpointHold how long each checkpoint finished by the
+	// store's writer held its appends.
+	StoreAppendStages   *prometheus.HistogramVec
+	StoreCheckpointHold prometheus.Histogram
 }
 
 // New creates the instruments on a fresh registry, with Go and process
@@ -64,11 +72,47 @@ func New() *Metrics {
 			Name: "redengine_projection_events_total",
 			Help: "Events of the global log covered by each projection's committed batches.",
 		}, []string{"projection"}),
+		StoreAppendStages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "redengine_store_append_stage_seconds",
+			Help:    "Time of the embedded event store's successful appends by stage: queue (until their group's commit starts), commit, sync (until the answer; durable appends only).",
+			Buckets: stageBuckets,
+		}, []string{"stage"}),
+		StoreCheckpointHold: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "redengine_store_checkpoint_hold_seconds",
+			Help:    "How long each WAL checkpoint finished by the embedded event store's writer held its appends.",
+			Buckets: stageBuckets,
+		}),
 	}
 	r.MustRegister(m.RequestDuration, m.Appends, m.ProjectionLag, m.SchedulerPasses, m.SchedulerActs, m.Emails,
-		m.ProjectionBatches, m.ProjectionEvents,
+		m.ProjectionBatches, m.ProjectionEvents, m.StoreAppendStages, m.StoreCheckpointHold,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// stageBuckets are the bounds of the store's timings: from a tenth of a
+// millisecond (a commit, a sync on an idle disk) to a quarter of a second.
+var stageBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}
+
+// StoreAppend records one successful append of the embedded store by
+// stage. A provisional append (answered at its commit) has no sync stage:
+// pass provisional true and its sync is not recorded.
+func (m *Metrics) StoreAppend(queued, committing, syncing time.Duration, provisional bool) {
+	if m == nil {
+		return
+	}
+	m.StoreAppendStages.WithLabelValues("queue").Observe(queued.Seconds())
+	m.StoreAppendStages.WithLabelValues("commit").Observe(committing.Seconds())
+	if !provisional {
+		m.StoreAppendStages.WithLabelValues("sync").Observe(syncing.Seconds())
+	}
+}
+
+// CheckpointHold records how long a checkpoint finished by the embedded
+// store's writer held its appends.
+func (m *Metrics) CheckpointHold(d time.Duration) {
+	if m != nil {
+		m.StoreCheckpointHold.Observe(d.Seconds())
+	}
 }
 
 // Append counts one append with its outcome.

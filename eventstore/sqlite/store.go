@@ -58,6 +58,7 @@ type config struct {
 	fdatasync       bool
 	checkpointEvery int
 	linger          time.Duration
+	observer        Observer
 }
 
 // WithClock sets the clock that stamps RecordedAt (default clock.System).
@@ -106,6 +107,43 @@ func WithCheckpointEvery(events int) Option { return func(cf *config) { cf.check
 // which cannot append again before its answer) it stops, and tries again
 // once per 256 commits.
 func WithCommitLinger(d time.Duration) Option { return func(cf *config) { cf.linger = max(0, d) } }
+
+// Observer receives timings of the store's work, for metrics. Its
+// functions, each optional, are called from the store's goroutines and must
+// return quickly.
+type Observer struct {
+	// Append is called for each append answered with success, from the
+	// appending goroutine once it has its answer.
+	Append func(AppendTiming)
+	// Checkpoint is called after each checkpoint the writer finishes
+	// itself, with how long that held the writer (and so every append
+	// queued meanwhile): see WithCheckpointEvery.
+	Checkpoint func(held time.Duration)
+}
+
+// AppendTiming is where one append's time went, from its call to its
+// answer. The three stages add up to the wait inside the store (the checks
+// before queueing aside).
+type AppendTiming struct {
+	// Queued is from the append's queueing to the start of the commit that
+	// holds it: the writer busy with earlier groups (or a checkpoint), the
+	// wait for more appends to join (WithCommitLinger), the goroutine
+	// waiting for a core.
+	Queued time.Duration
+	// Committing is the commit of its group: the inserts, the transaction,
+	// the WAL written (not synced).
+	Committing time.Duration
+	// Syncing is from the end of that commit to the answer: the sync in
+	// flight, then the fdatasync of the WAL that covers the group, and the
+	// wake-up of the caller. A provisional append (AppendProvisional) is
+	// answered at its commit: its Syncing is only the wake-up.
+	Syncing     time.Duration
+	Provisional bool
+}
+
+// WithObserver sets functions that receive the timings of appends and of
+// the writer's checkpoints (default none).
+func WithObserver(o Observer) Option { return func(cf *config) { cf.observer = o } }
 
 // Stats counts the work of a store since Open.
 type Stats struct {

@@ -39,6 +39,10 @@ type appendReq struct {
 	hashes     [][]byte           // hash of each event written (for recordedEvents)
 	answered   bool               // a provisional append answered at its commit
 	early      []eventstore.Event // its recorded events, for the tail once synced
+
+	// With an Observer.Append: when the append was queued, and when the
+	// commit that holds it started and ended.
+	queued, committing, committed time.Time
 }
 
 // maxReturnedEvents bounds the appends whose recorded events Append
@@ -91,6 +95,10 @@ func (s *Store) append(ctx context.Context, op errs.Op, stream string, expected 
 	// A small append's result carries its recorded events (answerSynced
 	// built them, once, for the tail and for this caller).
 	<-r.done
+	if f := s.cfg.observer.Append; f != nil && r.err == nil && !r.committed.IsZero() {
+		f(AppendTiming{Queued: r.committing.Sub(r.queued), Committing: r.committed.Sub(r.committing),
+			Syncing: time.Since(r.committed), Provisional: r.provisional})
+	}
 	return r.res, r.err
 }
 
@@ -107,6 +115,9 @@ func (s *Store) enqueue(ctx context.Context, stream string, expected eventstore.
 		return nil, errs.E(errs.Unavailable, "el almacén dejó de aceptar escrituras tras un fallo al asegurar en disco", *err)
 	}
 	r := &appendReq{ctx: ctx, stream: stream, expected: expected, events: events, metas: metas, done: make(chan struct{}), provisional: provisional}
+	if s.cfg.observer.Append != nil {
+		r.queued = time.Now()
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -252,7 +263,13 @@ func (w *writer) loop() {
 		w.commitGroup(w.group)
 		clear(w.group)
 		if w.s.finishCheckpoint.Swap(false) {
-			w.finishCheckpoint()
+			if f := w.s.cfg.observer.Checkpoint; f != nil {
+				t0 := time.Now()
+				w.finishCheckpoint()
+				f(time.Since(t0))
+			} else {
+				w.finishCheckpoint()
+			}
 		}
 		// Callers answered meanwhile (by the syncer, or provisionally at
 		// this commit) often append again at once: let them run before
@@ -350,6 +367,13 @@ func (w *writer) commitGroup(group []*appendReq) {
 	if len(live) == 0 {
 		return
 	}
+	timed := w.s.cfg.observer.Append != nil
+	if timed {
+		now := time.Now()
+		for _, r := range live {
+			r.committing = now
+		}
+	}
 	ctx := context.Background()
 	var seqBefore uint64
 	for {
@@ -416,6 +440,12 @@ func (w *writer) commitGroup(group []*appendReq) {
 	clear(w.over)
 	events := int(w.seq - seqBefore)
 	w.s.committed.Store(w.seq)
+	if timed {
+		now := time.Now()
+		for _, r := range live {
+			r.committed = now
+		}
+	}
 	for _, r := range live {
 		if r.provisional && r.err == nil {
 			// Answered now; its events reach the tail (and subscribers)

@@ -60,6 +60,9 @@ type Result struct {
 	// redengine_projection_lag_events seen on /metrics.
 	RYW    Stats
 	MaxLag float64
+	// Stages are the embedded event store's timings over the run, from
+	// /metrics (empty without them).
+	Stages StoreStages
 }
 
 type recorder struct {
@@ -144,6 +147,7 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 		cfg.Concurrency = 1
 	}
 	rec := newRecorder()
+	stagesBefore, stagesErr := ReadStoreStages(ctx, w.C)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	start := time.Now()
@@ -276,6 +280,11 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 	res.RYW = stats(probe.ryw, elapsed)
 	res.RYW.Errors = probe.rywErr
 	res.MaxLag = probe.maxLag
+	if stagesErr == nil {
+		if after, err := ReadStoreStages(context.WithoutCancel(ctx), w.C); err == nil {
+			res.Stages = after.Sub(stagesBefore)
+		}
+	}
 	return res
 }
 
@@ -350,6 +359,7 @@ func (r Result) Report(out io.Writer) {
 	}
 	fmt.Fprintf(out, "elapsed %s; statuses %s; max projection lag on /metrics %.0f events\n",
 		r.Elapsed.Round(time.Millisecond), strings.Join(st, " "), r.MaxLag)
+	reportStages(out, r.Stages)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,178 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Histogram is a Prometheus histogram read from /metrics: cumulative
+// counts by upper bound (seconds), and the sum and count.
+type Histogram struct {
+	Bounds []float64
+	Counts []float64 // cumulative, one per bound
+	Sum    float64
+	Count  float64
+}
+
+// Sub returns h minus an earlier reading of the same histogram (the
+// observations made between the two).
+func (h Histogram) Sub(before Histogram) Histogram {
+	out := Histogram{Bounds: h.Bounds, Counts: slices.Clone(h.Counts), Sum: h.Sum - before.Sum, Count: h.Count - before.Count}
+	if len(before.Counts) == len(h.Counts) {
+		for i := range out.Counts {
+			out.Counts[i] -= before.Counts[i]
+		}
+	}
+	return out
+}
+
+// Mean is the mean observation.
+func (h Histogram) Mean() time.Duration {
+	if h.Count <= 0 {
+		return 0
+	}
+	return time.Duration(h.Sum / h.Count * float64(time.Second))
+}
+
+// Quantile returns the upper bound of the bucket holding quantile q (an
+// observation above the last bound: the last bound and false).
+func (h Histogram) Quantile(q float64) (time.Duration, bool) {
+	if h.Count <= 0 || len(h.Bounds) == 0 {
+		return 0, true
+	}
+	for i, c := range h.Counts {
+		if c >= q*h.Count {
+			return time.Duration(h.Bounds[i] * float64(time.Second)), true
+		}
+	}
+	return time.Duration(h.Bounds[len(h.Bounds)-1] * float64(time.Second)), false
+}
+
+// Over returns the share of observations above bound d (d one of the
+// bucket bounds; otherwise the next bound below it counts).
+func (h Histogram) Over(d time.Duration) float64 {
+	if h.Count <= 0 {
+		return 0
+	}
+	le := 0.0
+	for i, b := range h.Bounds {
+		if time.Duration(b*float64(time.Second)) <= d {
+			le = h.Counts[i]
+		}
+	}
+	return 1 - le/h.Count
+}
+
+// StoreStages are the embedded event store's timings on /metrics:
+// redengine_store_append_stage_seconds by stage (queue, commit, sync) and
+// redengine_store_checkpoint_hold_seconds under "checkpoint".
+type StoreStages map[string]Histogram
+
+// Sub returns the observations made since before.
+func (s StoreStages) Sub(before StoreStages) StoreStages {
+	out := StoreStages{}
+	for k, h := range s {
+		out[k] = h.Sub(before[k])
+	}
+	return out
+}
+
+// ReadStoreStages reads the store's timings from the engine's /metrics
+// (empty for an engine on EventStoreDB, which has none).
+func ReadStoreStages(ctx context.Context, c *Client) (StoreStages, error) {
+	r, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/metrics"})
+	if err != nil {
+		return nil, err
+	}
+	if !r.OK() {
+		return nil, fmt.Errorf("load: /metrics answered %d", r.Status)
+	}
+	return parseStoreStages(strings.NewReader(string(r.Body))), nil
+}
+
+func parseStoreStages(in io.Reader) StoreStages {
+	const stage, hold = "redengine_store_append_stage_seconds", "redengine_store_checkpoint_hold_seconds"
+	out := StoreStages{}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		var name, key string
+		switch {
+		case strings.HasPrefix(line, stage):
+			name, key = line[len(stage):], label(line, "stage")
+		case strings.HasPrefix(line, hold):
+			name, key = line[len(hold):], "checkpoint"
+		default:
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil || key == "" {
+			continue
+		}
+		h := out[key]
+		switch {
+		case strings.HasPrefix(name, "_bucket"):
+			le := label(line, "le")
+			if le == "+Inf" {
+				continue
+			}
+			b, err := strconv.ParseFloat(le, 64)
+			if err != nil {
+				continue
+			}
+			h.Bounds = append(h.Bounds, b)
+			h.Counts = append(h.Counts, v)
+		case strings.HasPrefix(name, "_sum"):
+			h.Sum = v
+		case strings.HasPrefix(name, "_count"):
+			h.Count = v
+		}
+		out[key] = h
+	}
+	return out
+}
+
+// label returns the value of label name in a metric line.
+func label(line, name string) string {
+	i := strings.Index(line, name+`="`)
+	if i < 0 {
+		return ""
+	}
+	rest := line[i+len(name)+2:]
+	j := strings.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return rest[:j]
+}
+
+// reportStages writes one line per stage: mean, the bucket of the p99 and
+// the share above 5 ms.
+func reportStages(out io.Writer, s StoreStages) {
+	for _, k := range []string{"queue", "commit", "sync", "checkpoint"} {
+		h, ok := s[k]
+		if !ok || h.Count <= 0 {
+			continue
+		}
+		p99, within := h.Quantile(0.99)
+		bound := "≤ " + ms(p99)
+		if !within {
+			bound = "> " + ms(p99)
+		}
+		what := "appends' " + k
+		if k == "checkpoint" {
+			what = "checkpoints' hold of the writer"
+		}
+		fmt.Fprintf(out, "store (engine's /metrics): %s mean %s, p99 %s, over 5 ms %.2f%% of %.0f\n",
+			what, ms(h.Mean()), bound, 100*h.Over(5*time.Millisecond), h.Count)
+	}
+}

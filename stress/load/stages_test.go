@@ -1,0 +1,82 @@
+package load
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const metricsBefore = `# HELP redengine_store_append_stage_seconds Time of appends by stage.
+# TYPE redengine_store_append_stage_seconds histogram
+redengine_store_append_stage_seconds_bucket{stage="queue",le="0.001"} 10
+redengine_store_append_stage_seconds_bucket{stage="queue",le="0.005"} 10
+redengine_store_append_stage_seconds_bucket{stage="queue",le="0.01"} 10
+redengine_store_append_stage_seconds_bucket{stage="queue",le="+Inf"} 10
+redengine_store_append_stage_seconds_sum{stage="queue"} 0.005
+redengine_store_append_stage_seconds_count{stage="queue"} 10
+redengine_store_checkpoint_hold_seconds_bucket{le="0.001"} 0
+redengine_store_checkpoint_hold_seconds_bucket{le="0.005"} 0
+redengine_store_checkpoint_hold_seconds_bucket{le="0.01"} 1
+redengine_store_checkpoint_hold_seconds_bucket{le="+Inf"} 1
+redengine_store_checkpoint_hold_seconds_sum 0.008
+redengine_store_checkpoint_hold_seconds_count 1
+redengine_projection_lag_events{projection="cases"} 0
+`
+
+// After: the queue stage got 100 more appends (90 within 1 ms, 8 within
+// 5 ms, 1 within 10 ms, 1 above), the checkpoints one more of 20 ms.
+const metricsAfter = `redengine_store_append_stage_seconds_bucket{stage="queue",le="0.001"} 100
+redengine_store_append_stage_seconds_bucket{stage="queue",le="0.005"} 108
+redengine_store_append_stage_seconds_bucket{stage="queue",le="0.01"} 109
+redengine_store_append_stage_seconds_bucket{stage="queue",le="+Inf"} 110
+redengine_store_append_stage_seconds_sum{stage="queue"} 0.155
+redengine_store_append_stage_seconds_count{stage="queue"} 110
+redengine_store_checkpoint_hold_seconds_bucket{le="0.001"} 0
+redengine_store_checkpoint_hold_seconds_bucket{le="0.005"} 0
+redengine_store_checkpoint_hold_seconds_bucket{le="0.01"} 1
+redengine_store_checkpoint_hold_seconds_bucket{le="+Inf"} 2
+redengine_store_checkpoint_hold_seconds_sum 0.028
+redengine_store_checkpoint_hold_seconds_count 2
+`
+
+func TestStoreStagesBetweenTwoReadings(t *testing.T) {
+	before := parseStoreStages(strings.NewReader(metricsBefore))
+	after := parseStoreStages(strings.NewReader(metricsAfter))
+	d := after.Sub(before)
+	q := d["queue"]
+	if q.Count != 100 || q.Mean() != 1500*time.Microsecond {
+		t.Errorf("queue: count %v mean %v, want 100 and 1.5ms", q.Count, q.Mean())
+	}
+	for _, c := range []struct {
+		q      float64
+		want   time.Duration
+		within bool
+	}{
+		{0.5, time.Millisecond, true},
+		{0.9, time.Millisecond, true},
+		{0.95, 5 * time.Millisecond, true},
+		{0.99, 10 * time.Millisecond, true},
+		{1, 10 * time.Millisecond, false}, // above the last bound
+	} {
+		if got, within := q.Quantile(c.q); got != c.want || within != c.within {
+			t.Errorf("quantile %v: %v (within %v), want %v (%v)", c.q, got, within, c.want, c.within)
+		}
+	}
+	if got := q.Over(5 * time.Millisecond); got < 0.0199 || got > 0.0201 {
+		t.Errorf("share over 5 ms %v, want 0.02", got)
+	}
+	cp := d["checkpoint"]
+	if cp.Count != 1 || cp.Mean() != 20*time.Millisecond {
+		t.Errorf("checkpoint: count %v mean %v, want 1 and 20ms", cp.Count, cp.Mean())
+	}
+	if _, ok := d["sync"]; ok {
+		t.Error("a stage absent from /metrics was reported")
+	}
+	var out strings.Builder
+	reportStages(&out, d)
+	for _, want := range []string{"appends' queue mean 1.50ms, p99 ≤ 10.00ms, over 5 ms 2.00% of 100", "checkpoints' hold of the writer mean 20.00ms, p99 > 10.00ms"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
