@@ -31,6 +31,8 @@ type Metrics struct {
 	// store's writer held its appends.
 	StoreAppendStages   *prometheus.HistogramVec
 	StoreCheckpointHold prometheus.Histogram
+
+	queued, committing, syncing prometheus.Observer // StoreAppendStages' three series
 }
 
 // New creates the instruments on a fresh registry, with Go and process
@@ -83,6 +85,9 @@ func New() *Metrics {
 			Buckets: stageBuckets,
 		}),
 	}
+	m.queued = m.StoreAppendStages.WithLabelValues("queue")
+	m.committing = m.StoreAppendStages.WithLabelValues("commit")
+	m.syncing = m.StoreAppendStages.WithLabelValues("sync")
 	r.MustRegister(m.RequestDuration, m.Appends, m.ProjectionLag, m.SchedulerPasses, m.SchedulerActs, m.Emails,
 		m.ProjectionBatches, m.ProjectionEvents, m.StoreAppendStages, m.StoreCheckpointHold,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,10 +105,10 @@ func (m *Metrics) StoreAppend(queued, committing, syncing time.Duration, provisi
 	if m == nil {
 		return
 	}
-	m.StoreAppendStages.WithLabelValues("queue").Observe(queued.Seconds())
-	m.StoreAppendStages.WithLabelValues("commit").Observe(committing.Seconds())
+	m.queued.Observe(queued.Seconds())
+	m.committing.Observe(committing.Seconds())
 	if !provisional {
-		m.StoreAppendStages.WithLabelValues("sync").Observe(syncing.Seconds())
+		m.syncing.Observe(syncing.Seconds())
 	}
 }
 
