@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,11 +177,23 @@ func (s *Server) openapi(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", s.deps.OpenAPI)
 }
 
+// TraceTask is the type of the runtime/trace task of each request, while
+// an execution trace is taken.
+const TraceTask = "http"
+
 // observe logs each request (without personal data: the route template, never
 // the raw path or query) and records its latency.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		if trace.IsEnabled() {
+			// Under the execution tracer (/debug/pprof/trace), each
+			// request is a task of type "http": cmd/reqtrace finds in the
+			// trace where its time went.
+			ctx, task := trace.NewTask(c.Request().Context(), TraceTask)
+			defer task.End()
+			c.SetRequest(c.Request().WithContext(ctx))
+		}
 		err := next(c)
 		if err != nil {
 			c.Error(err)
