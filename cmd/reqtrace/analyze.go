@@ -120,31 +120,22 @@ func funcs(s trace.Stack) []string {
 }
 
 // where names a blocking stack: its first frame under prefix and the frame
-// that blocked ("?" for an empty stack).
+// that blocked ("?" for an empty stack). The trace already names a generic
+// function without its type arguments ("Handler[...]").
 func where(frames []string, prefix string) string {
 	if len(frames) == 0 {
 		return "?"
 	}
-	leaf := short(frames[0])
+	leaf := frames[0]
 	for _, f := range frames {
 		if strings.HasPrefix(f, prefix) {
-			if s := short(f); s != leaf {
-				return s + " ← " + leaf
+			if f != leaf {
+				return f + " ← " + leaf
 			}
 			return leaf
 		}
 	}
 	return leaf
-}
-
-// short drops the type arguments of a generic function's name.
-func short(f string) string {
-	if i := strings.Index(f, "[go.shape"); i >= 0 {
-		if j := strings.LastIndex(f, "]"); j > i {
-			return f[:i] + "[…]" + f[j+1:]
-		}
-	}
-	return f
 }
 
 // Report writes the percentiles of the requests' durations and where the
