@@ -223,14 +223,18 @@ func (m *NSS) request(c echo.Context) error {
 	return created(c, nssView(res.State, res.Revision, res.Position, true))
 }
 
-// reserve reserves the person for assignment id. A reservation held by
+// reserve reserves the person for assignment id, provisionally: the
+// request's durable append follows it in the log and covers it
+// (commands.Handler.HandleProvisional); a crash before it leaves, at most, a
+// reservation of a stream never written, taken over after the grace period.
+// A reservation held by
 // another assignment is taken over only when that one no longer holds the
 // person in fact: it was cancelled or eliminated but its release was not
 // recorded, or its stream was never written and the reservation is older
 // than the grace period. Otherwise the person already has an NSS or an
 // assignment in progress (errs.Precondition).
 func (m *NSS) reserve(ctx context.Context, key, id string, meta commands.Meta) error {
-	_, err := m.People.Handle(ctx, key, meta, nss.Reserve(id))
+	_, err := m.People.HandleProvisional(ctx, key, meta, nss.Reserve(id))
 	if err == nil || !errs.Is(errs.Precondition, err) {
 		return err
 	}
@@ -264,7 +268,7 @@ func (m *NSS) reserve(ctx context.Context, key, id string, meta commands.Meta) e
 	default:
 		return err
 	}
-	_, err = m.People.Handle(ctx, key, meta, takeOver(holder, reason, id))
+	_, err = m.People.HandleProvisional(ctx, key, meta, takeOver(holder, reason, id))
 	return err
 }
 
@@ -384,11 +388,13 @@ func (m *NSS) confirm(c echo.Context) error {
 }
 
 // issueNumber hands assignment s the next number of its province's counter
-// and returns the NSS.
+// and returns the NSS. The issue is provisional: the confirmation's durable
+// append follows it in the log and covers it; nobody is told the number
+// before that.
 func (m *NSS) issueNumber(ctx context.Context, s nss.State, meta commands.Meta) (string, error) {
 	const op = errs.Op("api.nss.issueNumber")
 	province := s.Person.Province()
-	res, err := m.Counters.Handle(ctx, nss.CounterID(province), meta, nss.IssueNumber(province, s.ID))
+	res, err := m.Counters.HandleProvisional(ctx, nss.CounterID(province), meta, nss.IssueNumber(province, s.ID))
 	if err != nil {
 		return "", err
 	}

@@ -171,12 +171,13 @@ type streamTurn[S any] struct {
 // pending is a command waiting for its stream's turn. Whoever holds the
 // turn may run it (then done is set, and res and err are its answer).
 type pending[S any] struct {
-	ctx    context.Context
-	meta   Meta
-	decide Decide[S]
-	done   bool
-	res    Result[S]
-	err    error
+	ctx         context.Context
+	meta        Meta
+	decide      Decide[S]
+	provisional bool // answered at the commit (HandleProvisional)
+	done        bool
+	res         Result[S]
+	err         error
 }
 
 func (p *pending[S]) finish(res Result[S], err error) { p.res, p.err, p.done = res, err, true }
@@ -247,7 +248,7 @@ func (h *Handler[S]) runTurn(stream string, p *pending[S]) {
 			q.finish(Result[S]{}, errs.E(errs.Op("commands.Handle"), errs.Unavailable, err))
 			continue
 		}
-		q.finish(h.handleOne(q.ctx, stream, q.meta, q.decide))
+		q.finish(h.handleOne(q.ctx, stream, q.meta, q.decide, q.provisional))
 	}
 }
 
@@ -321,7 +322,11 @@ func (h *Handler[S]) runBatch(stream string, batch []*pending[S]) (alone []*pend
 	if cur.Exists {
 		expected = eventstore.Revision(cur.Revision)
 	}
-	ar, err := h.store.Append(ctx, stream, expected, proposed...)
+	provisional := true
+	for _, a := range taken {
+		provisional = provisional && a.p.provisional
+	}
+	ar, err := h.append(ctx, provisional, stream, expected, proposed...)
 	if err != nil {
 		var wrong *eventstore.WrongExpectedVersionError
 		if errors.As(err, &wrong) && h.cache != nil && cur.Exists && (wrong.Current < 0 || uint64(wrong.Current) < cur.Revision) {
@@ -454,11 +459,29 @@ func (h *Handler[S]) Aggregate() Aggregate[S] { return h.agg }
 // ends while it waits answers errs.Unavailable (it may still have been
 // run by the turn's holder: retry with the same command ID).
 func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide Decide[S]) (Result[S], error) {
+	return h.handle(ctx, id, meta, decide, false)
+}
+
+// HandleProvisional is Handle answered as soon as the events are in the
+// log, before they are durable, on a store that offers it
+// (eventstore.Provisional; elsewhere it is Handle). It is meant for a step
+// nobody is told of until a durable append that follows it is acknowledged
+// — a person reserved for the NSS assignment requested next, a number
+// issued for the confirmation recorded next: the later append lands after
+// it in the log, so its durability covers both, and the pair waits for the
+// disk once. A crash before that may lose the step, and with it only
+// commands nobody was answered for. Its result must not be reported to
+// anyone as done.
+func (h *Handler[S]) HandleProvisional(ctx context.Context, id string, meta Meta, decide Decide[S]) (Result[S], error) {
+	return h.handle(ctx, id, meta, decide, true)
+}
+
+func (h *Handler[S]) handle(ctx context.Context, id string, meta Meta, decide Decide[S], provisional bool) (Result[S], error) {
 	if meta.CommandID == uuid.Nil {
 		meta.CommandID = NewCommandID()
 	}
 	stream := h.agg.Stream(id)
-	p := &pending[S]{ctx: ctx, meta: meta, decide: decide}
+	p := &pending[S]{ctx: ctx, meta: meta, decide: decide, provisional: provisional}
 	done, err := h.turn(ctx, stream, p)
 	if err != nil {
 		return Result[S]{}, err
@@ -472,7 +495,7 @@ func (h *Handler[S]) Handle(ctx context.Context, id string, meta Meta, decide De
 
 // handleOne runs one command on stream, holding the stream's turn (see
 // Handle).
-func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, decide Decide[S]) (Result[S], error) {
+func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, decide Decide[S], provisional bool) (Result[S], error) {
 	const op = errs.Op("commands.Handle")
 	cmd := meta.CommandID.String()
 	var lastErr error
@@ -519,7 +542,7 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 		if l.Exists {
 			expected = eventstore.Revision(l.Revision)
 		}
-		ar, err := h.store.Append(ctx, stream, expected, proposed...)
+		ar, err := h.append(ctx, provisional, stream, expected, proposed...)
 		var wrong *eventstore.WrongExpectedVersionError
 		if errors.As(err, &wrong) {
 			lastErr = err
@@ -587,6 +610,14 @@ func (h *Handler[S]) handleOne(ctx context.Context, stream string, meta Meta, de
 	}
 	return Result[S]{}, errs.E(op, errs.Conflict,
 		fmt.Sprintf("el expediente cambió %d veces mientras se procesaba la orden; vuelva a intentarlo", h.maxAttempts), lastErr)
+}
+
+// append appends to the store, provisionally if asked (HandleProvisional).
+func (h *Handler[S]) append(ctx context.Context, provisional bool, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if provisional {
+		return eventstore.AppendProvisional(ctx, h.store, stream, expected, events...)
+	}
+	return h.store.Append(ctx, stream, expected, events...)
 }
 
 // Load folds the whole stream of the aggregate with the given ID (a cached
