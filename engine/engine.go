@@ -119,7 +119,8 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	m := e.Metrics
 	store, err := OpenStore(ctx, cfg, clk, sqlite.WithObserver(sqlite.Observer{
 		Append: func(t sqlite.AppendTiming) {
-			m.StoreAppend(t.Queued, t.Committing, t.Syncing, t.Provisional)
+			m.StoreAppend(metrics.AppendStages{Queue: t.Queued, Commit: t.Committing, SyncQueue: t.SyncQueued,
+				Sync: t.Syncing, Wake: t.Waking, Provisional: t.Provisional})
 		},
 		Checkpoint: m.CheckpointHold,
 	}))

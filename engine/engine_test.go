@@ -93,7 +93,9 @@ func TestMetricsCountAppendsAndRequests(t *testing.T) {
 		// Where that append's time went, one observation per stage.
 		`redengine_store_append_stage_seconds_count{stage="queue"} 1`,
 		`redengine_store_append_stage_seconds_count{stage="commit"} 1`,
+		`redengine_store_append_stage_seconds_count{stage="sync_queue"} 1`,
 		`redengine_store_append_stage_seconds_count{stage="sync"} 1`,
+		`redengine_store_append_stage_seconds_count{stage="wake"} 1`,
 		"redengine_store_checkpoint_hold_seconds_count 0\n",
 		// The projections' batches: one transaction covering the event.
 		`redengine_projection_batches_total{projection="autorizaciones"} 1`,

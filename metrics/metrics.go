@@ -26,13 +26,14 @@ type Metrics struct {
 	ProjectionBatches *prometheus.CounterVec
 	ProjectionEvents  *prometheus.CounterVec
 	// StoreAppendStages is where the embedded store's appends spend their
-	// time, by stage: queue, commit, sync (see StoreAppend);
+	// time, by stage: queue, commit, sync_queue, sync, wake (see
+	// StoreAppend);
 	// StoreCheckpointHold how long each checkpoint finished by the
 	// store's writer held its appends.
 	StoreAppendStages   *prometheus.HistogramVec
 	StoreCheckpointHold prometheus.Histogram
 
-	queued, committing, syncing prometheus.Observer // StoreAppendStages' three series
+	queued, committing, syncQueued, syncing, waking prometheus.Observer // StoreAppendStages' series
 }
 
 // New creates the instruments on a fresh registry, with Go and process
@@ -76,7 +77,7 @@ func New() *Metrics {
 		}, []string{"projection"}),
 		StoreAppendStages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "redengine_store_append_stage_seconds",
-			Help:    "Time of the embedded event store's successful appends by stage: queue (until their group's commit starts), commit, sync (until the answer; durable appends only).",
+			Help:    "Time of the embedded event store's successful appends by stage: queue (until their group's commit starts), commit, sync_queue (until the WAL sync that covers it starts; durable appends only), sync (that fdatasync; durable appends only), wake (until the caller runs again).",
 			Buckets: stageBuckets,
 		}, []string{"stage"}),
 		StoreCheckpointHold: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -87,7 +88,9 @@ func New() *Metrics {
 	}
 	m.queued = m.StoreAppendStages.WithLabelValues("queue")
 	m.committing = m.StoreAppendStages.WithLabelValues("commit")
+	m.syncQueued = m.StoreAppendStages.WithLabelValues("sync_queue")
 	m.syncing = m.StoreAppendStages.WithLabelValues("sync")
+	m.waking = m.StoreAppendStages.WithLabelValues("wake")
 	r.MustRegister(m.RequestDuration, m.Appends, m.ProjectionLag, m.SchedulerPasses, m.SchedulerActs, m.Emails,
 		m.ProjectionBatches, m.ProjectionEvents, m.StoreAppendStages, m.StoreCheckpointHold,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -98,18 +101,31 @@ func New() *Metrics {
 // millisecond (a commit, a sync on an idle disk) to a quarter of a second.
 var stageBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25}
 
+// AppendStages is where one successful append of the embedded store spent
+// its time (sqlite.AppendTiming, as the engine passes it on).
+type AppendStages struct {
+	Queue     time.Duration // until its group's commit started
+	Commit    time.Duration // the commit
+	SyncQueue time.Duration // until the WAL sync that covers it started
+	Sync      time.Duration // that sync
+	Wake      time.Duration // until the caller ran again
+	// Provisional: answered at its commit; it has no sync stages.
+	Provisional bool
+}
+
 // StoreAppend records one successful append of the embedded store by
-// stage. A provisional append (answered at its commit) has no sync stage:
-// pass provisional true and its sync is not recorded.
-func (m *Metrics) StoreAppend(queued, committing, syncing time.Duration, provisional bool) {
+// stage. A provisional append's sync stages are not recorded.
+func (m *Metrics) StoreAppend(a AppendStages) {
 	if m == nil {
 		return
 	}
-	m.queued.Observe(queued.Seconds())
-	m.committing.Observe(committing.Seconds())
-	if !provisional {
-		m.syncing.Observe(syncing.Seconds())
+	m.queued.Observe(a.Queue.Seconds())
+	m.committing.Observe(a.Commit.Seconds())
+	if !a.Provisional {
+		m.syncQueued.Observe(a.SyncQueue.Seconds())
+		m.syncing.Observe(a.Sync.Seconds())
 	}
+	m.waking.Observe(a.Wake.Seconds())
 }
 
 // CheckpointHold records how long a checkpoint finished by the embedded

@@ -38,11 +38,12 @@ func counts(t *testing.T, m *metrics.Metrics, name string) map[string]uint64 {
 // *Metrics records nothing.
 func TestStoreAppendStages(t *testing.T) {
 	m := metrics.New()
-	m.StoreAppend(time.Millisecond, 2*time.Millisecond, 3*time.Millisecond, false)
-	m.StoreAppend(time.Millisecond, 2*time.Millisecond, 50*time.Microsecond, true)
+	m.StoreAppend(metrics.AppendStages{Queue: time.Millisecond, Commit: 2 * time.Millisecond, SyncQueue: time.Millisecond,
+		Sync: 3 * time.Millisecond, Wake: 40 * time.Microsecond})
+	m.StoreAppend(metrics.AppendStages{Queue: time.Millisecond, Commit: 2 * time.Millisecond, Wake: 50 * time.Microsecond, Provisional: true})
 	m.CheckpointHold(8 * time.Millisecond)
 	got := counts(t, m, "redengine_store_append_stage_seconds")
-	for stage, want := range map[string]uint64{"queue": 2, "commit": 2, "sync": 1} {
+	for stage, want := range map[string]uint64{"queue": 2, "commit": 2, "sync_queue": 1, "sync": 1, "wake": 2} {
 		if got[stage] != want {
 			t.Errorf("stage %s: %d observations, want %d", stage, got[stage], want)
 		}
@@ -51,6 +52,6 @@ func TestStoreAppendStages(t *testing.T) {
 		t.Errorf("checkpoint holds: %d observations, want 1", got)
 	}
 	var none *metrics.Metrics
-	none.StoreAppend(time.Millisecond, time.Millisecond, time.Millisecond, false)
+	none.StoreAppend(metrics.AppendStages{Queue: time.Millisecond})
 	none.CheckpointHold(time.Millisecond)
 }

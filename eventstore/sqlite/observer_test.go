@@ -59,10 +59,10 @@ func TestObserverTimesEachSuccessfulAppend(t *testing.T) {
 	if a.Provisional {
 		t.Error("a durable append reported as provisional")
 	}
-	if a.Queued < 0 || a.Committing <= 0 || a.Syncing <= 0 {
-		t.Errorf("stages %+v: want queue ≥ 0, commit and sync > 0", a)
+	if a.Queued < 0 || a.Committing <= 0 || a.SyncQueued < 0 || a.Syncing <= 0 || a.Waking < 0 {
+		t.Errorf("stages %+v: want queue, sync queue and wake ≥ 0, commit and sync > 0", a)
 	}
-	if sum := a.Queued + a.Committing + a.Syncing; sum > took {
+	if sum := a.Queued + a.Committing + a.SyncQueued + a.Syncing + a.Waking; sum > took {
 		t.Errorf("stages add up to %v, more than the %v Append took", sum, took)
 	}
 
@@ -71,6 +71,9 @@ func TestObserverTimesEachSuccessfulAppend(t *testing.T) {
 	}
 	if got, _ = tm.snapshot(); len(got) != 2 || !got[1].Provisional {
 		t.Fatalf("after a provisional append: %+v, want a second timing marked provisional", got)
+	}
+	if p := got[1]; p.SyncQueued != 0 || p.Syncing != 0 || p.Waking < 0 {
+		t.Errorf("provisional append %+v: want no sync stages", p)
 	}
 
 	_, err := s.Append(ctx, "obs-a", eventstore.NoStream, ev("Paso", 4))

@@ -122,7 +122,7 @@ type Observer struct {
 }
 
 // AppendTiming is where one append's time went, from its call to its
-// answer. The three stages add up to the wait inside the store (the checks
+// answer. The stages add up to the wait inside the store (the checks
 // before queueing aside).
 type AppendTiming struct {
 	// Queued is from the append's queueing to the start of the commit that
@@ -133,11 +133,16 @@ type AppendTiming struct {
 	// Committing is the commit of its group: the inserts, the transaction,
 	// the WAL written (not synced).
 	Committing time.Duration
-	// Syncing is from the end of that commit to the answer: the sync in
-	// flight, then the fdatasync of the WAL that covers the group, and the
-	// wake-up of the caller. A provisional append (AppendProvisional) is
-	// answered at its commit: its Syncing is only the wake-up.
-	Syncing     time.Duration
+	// SyncQueued is from the end of that commit to the start of the sync
+	// that covers it: the sync in flight, the syncer waiting for a core.
+	SyncQueued time.Duration
+	// Syncing is that fdatasync of the WAL: the disk.
+	Syncing time.Duration
+	// Waking is from the end of that sync to the caller running again: the
+	// syncer answering the groups it covered, then the caller waiting for
+	// a core. A provisional append (AppendProvisional) is answered at its
+	// commit: it has no sync, and its Waking is from the commit.
+	Waking      time.Duration
 	Provisional bool
 }
 

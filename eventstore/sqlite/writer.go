@@ -43,6 +43,8 @@ type appendReq struct {
 	// With an Observer.Append: when the append was queued, and when the
 	// commit that holds it started and ended.
 	queued, committing, committed time.Time
+	// the sync that covered it (set by the syncer when timings are observed)
+	syncStart, syncEnd time.Time
 }
 
 // maxReturnedEvents bounds the appends whose recorded events Append
@@ -96,8 +98,14 @@ func (s *Store) append(ctx context.Context, op errs.Op, stream string, expected 
 	// built them, once, for the tail and for this caller).
 	<-r.done
 	if f := s.cfg.observer.Append; f != nil && r.err == nil && !r.committed.IsZero() {
-		f(AppendTiming{Queued: r.committing.Sub(r.queued), Committing: r.committed.Sub(r.committing),
-			Syncing: time.Since(r.committed), Provisional: r.provisional})
+		t := AppendTiming{Queued: r.committing.Sub(r.queued), Committing: r.committed.Sub(r.committing),
+			Provisional: r.provisional}
+		if r.provisional || r.syncStart.IsZero() {
+			t.Waking = time.Since(r.committed)
+		} else {
+			t.SyncQueued, t.Syncing, t.Waking = r.syncStart.Sub(r.committed), r.syncEnd.Sub(r.syncStart), time.Since(r.syncEnd)
+		}
+		f(t)
 	}
 	return r.res, r.err
 }
@@ -531,7 +539,22 @@ func (s *Store) syncer() {
 				break drain
 			}
 		}
+		timed := s.cfg.observer.Append != nil
+		var start time.Time
+		if timed {
+			start = time.Now()
+		}
 		err := s.syncWAL()
+		if timed {
+			end := time.Now()
+			for _, b := range pending {
+				for _, r := range b.reqs {
+					if !r.answered { // a provisional caller may be reading r already
+						r.syncStart, r.syncEnd = start, end
+					}
+				}
+			}
+		}
 		for _, b := range pending {
 			s.answerSynced(b, err)
 		}

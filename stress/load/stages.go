@@ -71,7 +71,8 @@ func (h Histogram) Over(d time.Duration) float64 {
 }
 
 // StoreStages are the embedded event store's timings on /metrics:
-// redengine_store_append_stage_seconds by stage (queue, commit, sync) and
+// redengine_store_append_stage_seconds by stage (queue, commit, sync_queue,
+// sync, wake) and
 // redengine_store_checkpoint_hold_seconds under "checkpoint".
 type StoreStages map[string]Histogram
 
@@ -158,7 +159,7 @@ func label(line, name string) string {
 // reportStages writes one line per stage: mean, the bucket of the p99 and
 // the share above 5 ms.
 func reportStages(out io.Writer, s StoreStages) {
-	for _, k := range []string{"queue", "commit", "sync", "checkpoint"} {
+	for _, k := range []string{"queue", "commit", "sync_queue", "sync", "wake", "checkpoint"} {
 		h, ok := s[k]
 		if !ok || h.Count <= 0 {
 			continue
