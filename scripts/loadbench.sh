@@ -31,5 +31,5 @@ t0=$(ticks)
 "$work/loadgen" -url "http://127.0.0.1:$port" -secret $secret "$@" | tee "$work/report.txt"
 t1=$(ticks)
 answered=$(grep -o 'statuses [^;]*' "$work/report.txt" | grep -o '×[0-9]*' | tr -d '×' | paste -sd+ | bc)
-echo "engine CPU $(echo "scale=2; ($t1 - $t0) / $hz" | bc) s (setup included) for $answered answered requests:" \
+echo "engine CPU $(echo "scale=2; ($t1 - $t0) / $hz" | bc) s (setup and warm-up included; loadgen's line above is the run's alone) for $answered answered requests:" \
   "$(echo "scale=3; ($t1 - $t0) * 1000 / $hz / $answered" | bc) ms per request"

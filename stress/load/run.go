@@ -63,6 +63,10 @@ type Result struct {
 	// Stages are the embedded event store's timings over the run, from
 	// /metrics (empty without them).
 	Stages StoreStages
+	// EngineCPU is the engine process's CPU time over the run (from its
+	// /metrics: set-up and warm-up excluded), when EngineCPUKnown.
+	EngineCPU      time.Duration
+	EngineCPUKnown bool
 }
 
 type recorder struct {
@@ -147,7 +151,7 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 		cfg.Concurrency = 1
 	}
 	rec := newRecorder()
-	stagesBefore, stagesErr := ReadStoreStages(ctx, w.C)
+	before, beforeErr := ReadEngine(ctx, w.C)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	start := time.Now()
@@ -280,9 +284,12 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 	res.RYW = stats(probe.ryw, elapsed)
 	res.RYW.Errors = probe.rywErr
 	res.MaxLag = probe.maxLag
-	if stagesErr == nil {
-		if after, err := ReadStoreStages(context.WithoutCancel(ctx), w.C); err == nil {
-			res.Stages = after.Sub(stagesBefore)
+	if beforeErr == nil {
+		if after, err := ReadEngine(context.WithoutCancel(ctx), w.C); err == nil {
+			res.Stages = after.Stages.Sub(before.Stages)
+			if before.CPUKnown && after.CPUKnown {
+				res.EngineCPU, res.EngineCPUKnown = after.CPU-before.CPU, true
+			}
 		}
 	}
 	return res
@@ -359,7 +366,22 @@ func (r Result) Report(out io.Writer) {
 	}
 	fmt.Fprintf(out, "elapsed %s; statuses %s; max projection lag on /metrics %.0f events\n",
 		r.Elapsed.Round(time.Millisecond), strings.Join(st, " "), r.MaxLag)
+	if n := r.answered(); r.EngineCPUKnown && n > 0 {
+		fmt.Fprintf(out, "engine CPU over the run (its /metrics): %.2fs, %.3f CPU-ms per answered request\n",
+			r.EngineCPU.Seconds(), float64(r.EngineCPU)/float64(time.Millisecond)/float64(n))
+	}
 	reportStages(out, r.Stages)
+}
+
+// answered counts the requests that got an HTTP answer.
+func (r Result) answered() int {
+	n := 0
+	for status, c := range r.Status {
+		if status != 0 {
+			n += c
+		}
+	}
+	return n
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

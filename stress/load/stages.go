@@ -85,17 +85,44 @@ func (s StoreStages) Sub(before StoreStages) StoreStages {
 	return out
 }
 
-// ReadStoreStages reads the store's timings from the engine's /metrics
-// (empty for an engine on EventStoreDB, which has none).
-func ReadStoreStages(ctx context.Context, c *Client) (StoreStages, error) {
+// EngineReading is what the load generator reads from the engine's
+// /metrics before and after its run: the store's timings and the
+// process's CPU time.
+type EngineReading struct {
+	Stages StoreStages // empty for an engine on EventStoreDB, which has none
+	// CPU is process_cpu_seconds_total (user and system); CPUKnown is false
+	// where the process collector reports none.
+	CPU      time.Duration
+	CPUKnown bool
+}
+
+// ReadEngine reads the engine's /metrics.
+func ReadEngine(ctx context.Context, c *Client) (EngineReading, error) {
 	r, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/metrics"})
 	if err != nil {
-		return nil, err
+		return EngineReading{}, err
 	}
 	if !r.OK() {
-		return nil, fmt.Errorf("load: /metrics answered %d", r.Status)
+		return EngineReading{}, fmt.Errorf("load: /metrics answered %d", r.Status)
 	}
-	return parseStoreStages(strings.NewReader(string(r.Body))), nil
+	body := string(r.Body)
+	cpu, ok := parseProcessCPU(body)
+	return EngineReading{Stages: parseStoreStages(strings.NewReader(body)), CPU: cpu, CPUKnown: ok}, nil
+}
+
+// parseProcessCPU finds process_cpu_seconds_total in a /metrics text.
+func parseProcessCPU(body string) (time.Duration, bool) {
+	const name = "process_cpu_seconds_total "
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, false
+			}
+			return time.Duration(f * float64(time.Second)), true
+		}
+	}
+	return 0, false
 }
 
 func parseStoreStages(in io.Reader) StoreStages {

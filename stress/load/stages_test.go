@@ -80,3 +80,26 @@ func TestStoreStagesBetweenTwoReadings(t *testing.T) {
 		}
 	}
 }
+
+func TestProcessCPUFromMetrics(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want time.Duration
+		ok   bool
+	}{
+		{"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.5\nprocess_open_fds 9\n", 12500 * time.Millisecond, true},
+		{"process_cpu_seconds_total_other 3\n", 0, false},
+		{"process_cpu_seconds_total x\n", 0, false},
+		{"", 0, false},
+	} {
+		if got, ok := parseProcessCPU(c.body); got != c.want || ok != c.ok {
+			t.Errorf("%q: %v %v, want %v %v", c.body, got, ok, c.want, c.ok)
+		}
+	}
+	r := Result{Status: map[int]int{200: 300, 201: 100, 0: 7}, EngineCPU: 200 * time.Millisecond, EngineCPUKnown: true}
+	var out strings.Builder
+	r.Report(&out)
+	if want := "engine CPU over the run (its /metrics): 0.20s, 0.500 CPU-ms per answered request"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+}
