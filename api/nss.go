@@ -227,12 +227,11 @@ func (m *NSS) request(c echo.Context) error {
 // request's durable append follows it in the log and covers it
 // (commands.Handler.HandleProvisional); a crash before it leaves, at most, a
 // reservation of a stream never written, taken over after the grace period.
-// A reservation held by
-// another assignment is taken over only when that one no longer holds the
-// person in fact: it was cancelled or eliminated but its release was not
-// recorded, or its stream was never written and the reservation is older
-// than the grace period. Otherwise the person already has an NSS or an
-// assignment in progress (errs.Precondition).
+// A reservation held by another assignment is taken over only when that one
+// no longer holds the person in fact: it was cancelled or eliminated but its
+// release was not recorded, or its stream was never written and the
+// reservation is older than the grace period. Otherwise the person already
+// has an NSS or an assignment in progress (errs.Precondition).
 func (m *NSS) reserve(ctx context.Context, key, id string, meta commands.Meta) error {
 	_, err := m.People.HandleProvisional(ctx, key, meta, nss.Reserve(id))
 	if err == nil || !errs.Is(errs.Precondition, err) {

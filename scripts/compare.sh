@@ -26,7 +26,8 @@ for i in $(seq 1 "$pairs"); do
   for bin in $order; do
     out=$(REDENGINE_BIN=$bin scripts/loadbench.sh "$@" 2>&1)
     cmds=$(echo "$out" | awk '$1 == "COMMANDS" {print $2 " commands/s, p99 " $7}')
-    cpu=$(echo "$out" | awk '/^engine CPU/ {print $(NF-3)}')
+    # the engine's CPU over the measured run alone (loadgen's reading of its /metrics)
+    cpu=$(echo "$out" | awk '/^engine CPU over the run/ {print $(NF-4)}')
     echo "pair $i  $(basename "$bin"): ${cmds:-no report}; engine ${cpu:-?} CPU-ms per request"
   done
 done
