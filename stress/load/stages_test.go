@@ -1,9 +1,15 @@
 package load
 
 import (
+	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"redengine/metrics"
 )
 
 const metricsBefore = `# HELP redengine_store_append_stage_seconds Time of appends by stage.
@@ -101,5 +107,29 @@ func TestProcessCPUFromMetrics(t *testing.T) {
 	r.Report(&out)
 	if want := "engine CPU over the run (its /metrics): 0.20s, 0.500 CPU-ms per answered request"; !strings.Contains(out.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+}
+
+// ReadEngine over real HTTP, from the engine's own metrics registry (its
+// process collector and the store's histograms).
+func TestReadEngineFromTheMetricsRegistry(t *testing.T) {
+	m := metrics.New()
+	m.StoreAppend(metrics.AppendStages{Queue: time.Millisecond, Commit: time.Millisecond, SyncQueue: time.Millisecond,
+		Sync: 2 * time.Millisecond, Wake: 100 * time.Microsecond})
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	r, err := ReadEngine(context.Background(), NewClient(srv.URL, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Found (a fresh test process may have used under the counter's 10 ms
+	// tick, so its value may be 0).
+	if !r.CPUKnown || r.CPU < 0 {
+		t.Errorf("process CPU %v (known %v), want this process's CPU time", r.CPU, r.CPUKnown)
+	}
+	for _, stage := range []string{"queue", "commit", "sync_queue", "sync", "wake"} {
+		if r.Stages[stage].Count != 1 {
+			t.Errorf("stage %s: %v observations, want 1", stage, r.Stages[stage].Count)
+		}
 	}
 }
