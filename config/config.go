@@ -48,7 +48,7 @@ type Config struct {
 	WaitTimeout time.Duration
 	// CommitLinger is how long the embedded event store's writer may wait
 	// for more appends before committing a small group
-	// (REDENGINE_COMMIT_LINGER, default 500µs, 0 = never wait; at most
+	// (REDENGINE_COMMIT_LINGER, default 250µs, 0 = never wait; at most
 	// MaxCommitLinger). See sqlite.WithCommitLinger.
 	CommitLinger time.Duration
 	// ProjectionNice is the nice value of the thread that applies the read
@@ -78,7 +78,7 @@ func Default() Config {
 		FIERMaxRecords:   300,
 		FIERDownloadTTL:  24 * time.Hour,
 		WaitTimeout:      2 * time.Second,
-		CommitLinger:     500 * time.Microsecond,
+		CommitLinger:     250 * time.Microsecond,
 		ProjectionNice:   10,
 		ProjectionGather: 25 * time.Millisecond,
 	}

@@ -74,7 +74,7 @@ func TestCommitLinger(t *testing.T) {
 		want time.Duration
 		ok   bool
 	}{
-		{"", 500 * time.Microsecond, true},
+		{"", 250 * time.Microsecond, true},
 		{"0", 0, true},
 		{"0s", 0, true},
 		{"2ms", 2 * time.Millisecond, true},

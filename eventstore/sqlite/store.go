@@ -44,7 +44,7 @@ import (
 
 // DefaultCommitLinger is the writer's default wait for more appends before
 // it commits a small group (see WithCommitLinger).
-const DefaultCommitLinger = 500 * time.Microsecond
+const DefaultCommitLinger = 250 * time.Microsecond
 
 // Option configures Open.
 type Option func(*config)
@@ -98,7 +98,7 @@ func WithFdatasync(on bool) Option { return func(cf *config) { cf.fdatasync = on
 func WithCheckpointEvery(events int) Option { return func(cf *config) { cf.checkpointEvery = events } }
 
 // WithCommitLinger sets how long the writer may wait for more appends before
-// it commits a small group (default 500 µs; 0 turns waiting off). Each
+// it commits a small group (default 250 µs; 0 turns waiting off). Each
 // commit costs a sync of the WAL and the writing of the pages it touched, so
 // when independent callers append a few events at a time (a server's
 // commands), letting the next ones join saves syncs and CPU at the cost of
