@@ -33,9 +33,9 @@ func counts(t *testing.T, m *metrics.Metrics, name string) map[string]uint64 {
 	return out
 }
 
-// A durable append is recorded in the three stages; a provisional one has
-// no sync stage; a checkpoint's hold has a histogram of its own; a nil
-// *Metrics records nothing.
+// A durable append is recorded in all five stages; a provisional one has
+// no sync_queue nor sync stage; a checkpoint's hold has a histogram of its
+// own; a nil *Metrics records nothing.
 func TestStoreAppendStages(t *testing.T) {
 	m := metrics.New()
 	m.StoreAppend(metrics.AppendStages{Queue: time.Millisecond, Commit: 2 * time.Millisecond, SyncQueue: time.Millisecond,
