@@ -3,7 +3,8 @@
 # …: the order alternates, so that neither build always runs second, while
 # the other's data is still being written back and deleted), each run on a
 # fresh data dir through scripts/loadbench.sh, and prints one line per run:
-# commands/s, their p99, and the engine's CPU per request. On a shared,
+# commands/s, their p99, the engine's CPU per request, and the machine's
+# speed just before the run (loadgen's host probe). On a shared,
 # noisy machine a single run says little: compare an even number of pairs,
 # and prefer the CPU per request, which varies less than the rate.
 #
@@ -28,6 +29,8 @@ for i in $(seq 1 "$pairs"); do
     cmds=$(echo "$out" | awk '$1 == "COMMANDS" {print $2 " commands/s, p99 " $7}')
     # the engine's CPU over the measured run alone (loadgen's reading of its /metrics)
     cpu=$(echo "$out" | awk '/^engine CPU over the run/ {print $(NF-4)}')
-    echo "pair $i  $(basename "$bin"): ${cmds:-no report}; engine ${cpu:-?} CPU-ms per request"
+    # the machine's speed before the run (loadgen's CPU unit and sync probe)
+    host=$(echo "$out" | awk '/^host before the run/ {sub(/,$/, "", $17); print $7 ", sync p50 " $17}')
+    echo "pair $i  $(basename "$bin"): ${cmds:-no report}; engine ${cpu:-?} CPU-ms per request; host CPU unit ${host:-?}"
   done
 done

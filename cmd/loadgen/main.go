@@ -59,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print the result as JSON")
 	clientKind := fs.String("client", "lean", "HTTP client: lean (HTTP/1.1 on kept-alive connections, in the caller's goroutine) or std (net/http)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured phase (the engine too, with -self)")
+	hostProbe := fs.Bool("host", true, "time a fixed CPU unit and durable 4 KiB writes before and after the run, to tell a slow hour of the machine from a slow build")
+	hostDir := fs.String("host-dir", "", "where the durable writes of -host go (default: the -data dir with -self, else the system's temporary dir; should be the engine's disk)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -107,6 +109,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stderr, "loadgen: %s  mix %s  concurrency %d  rate %s  client %s  GOMAXPROCS %d\n", *url, mix, *conc, rateText(*rate), *clientKind, runtime.GOMAXPROCS(0))
+	if *hostDir == "" {
+		*hostDir = os.TempDir()
+		if *self && *dataDir != "" {
+			*hostDir = *dataDir
+		}
+	}
+	var host [2]load.HostSpeed
+	if *hostProbe {
+		if host[0], err = load.ProbeHost(ctx, *hostDir); err != nil {
+			fmt.Fprintln(stderr, "loadgen: host probe:", err)
+			return 1
+		}
+	}
 	w, err := load.Setup(ctx, client, tokens, *prefix, *auts, *cases)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadgen: setup:", err)
@@ -136,6 +151,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res := load.Run(ctx, w, load.Config{Duration: *duration, Rate: *rate, Concurrency: *conc, Mix: mix,
 		Progress: progress, Probe: *probe, Seed: 2})
 	cpu := cpuTime() - cpu0
+	if *hostProbe {
+		// After the run (the engine idle again): the CPU unit only moves
+		// with the machine, and a slower disk shows in the syncs.
+		if host[1], err = load.ProbeHost(ctx, *hostDir); err != nil {
+			fmt.Fprintln(stderr, "loadgen: host probe:", err)
+			return 1
+		}
+	}
+	res.Host = host
 	if *self {
 		// The engine's /metrics counts this whole process: the line below
 		// says so; the report's "engine CPU" would not.

@@ -14,7 +14,7 @@ func TestSelfRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	for _, want := range []string{"COMMANDS", "QUERIES", "p99.9", "process CPU", "appends' sync_queue", "appends' wake"} {
+	for _, want := range []string{"COMMANDS", "QUERIES", "p99.9", "process CPU", "appends' sync_queue", "appends' wake", "host before the run: CPU unit", "host after it: CPU unit"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

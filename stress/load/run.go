@@ -67,6 +67,9 @@ type Result struct {
 	// /metrics: set-up and warm-up excluded), when EngineCPUKnown.
 	EngineCPU      time.Duration
 	EngineCPUKnown bool
+	// Host is the machine's speed probed before and after the run (set
+	// by the caller; zero when not probed): see ProbeHost.
+	Host [2]HostSpeed
 }
 
 type recorder struct {
@@ -371,6 +374,11 @@ func (r Result) Report(out io.Writer) {
 			r.EngineCPU.Seconds(), float64(r.EngineCPU)/float64(time.Millisecond)/float64(n))
 	}
 	reportStages(out, r.Stages)
+	for i, when := range [2]string{"before the run", "after it"} {
+		if r.Host[i].CPU > 0 {
+			r.Host[i].Report(out, when)
+		}
+	}
 }
 
 // answered counts the requests that got an HTTP answer.
