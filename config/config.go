@@ -60,6 +60,12 @@ type Config struct {
 	// its own write (REDENGINE_PROJECTION_GATHER, default 25ms, 0 = never
 	// wait; at most MaxProjectionGather). See projections.Options.Gather.
 	ProjectionGather time.Duration
+	// ProjectionWriteback is how often the kernel is asked to start writing
+	// back the read models' unsynced pages (REDENGINE_PROJECTION_WRITEBACK,
+	// default 0 = leave them to the kernel's own writeback; at most
+	// MaxProjectionWriteback; Linux). It trades saturated throughput for
+	// a shorter worst case: see projections.DB.PaceWriteback.
+	ProjectionWriteback time.Duration
 	// Demo loads the demo data set on first start (REDENGINE_DEMO=1; make run sets it).
 	Demo bool
 }
@@ -87,6 +93,10 @@ func Default() Config {
 // MaxProjectionGather bounds REDENGINE_PROJECTION_GATHER: the read models
 // may trail the log by that much for readers that do not wait.
 const MaxProjectionGather = time.Second
+
+// MaxProjectionWriteback bounds REDENGINE_PROJECTION_WRITEBACK: past it
+// the slices grow toward the kernel's own burst every 30 s.
+const MaxProjectionWriteback = 10 * time.Second
 
 // MaxCommitLinger bounds REDENGINE_COMMIT_LINGER: every small commit may
 // wait that long, so it is added to a command's latency.
@@ -192,6 +202,14 @@ func Load(getenv func(string) string) (Config, error) {
 			fields.Add("REDENGINE_PROJECTION_GATHER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 10ms", MaxProjectionGather))
 		} else {
 			c.ProjectionGather = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("REDENGINE_PROJECTION_WRITEBACK")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > MaxProjectionWriteback {
+			fields.Add("REDENGINE_PROJECTION_WRITEBACK", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 100ms", MaxProjectionWriteback))
+		} else {
+			c.ProjectionWriteback = d
 		}
 	}
 	switch strings.TrimSpace(getenv("REDENGINE_DEMO")) {

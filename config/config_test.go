@@ -153,3 +153,33 @@ func TestProjectionGather(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectionWriteback(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, true},
+		{"0", 0, true},
+		{"100ms", 100 * time.Millisecond, true},
+		{"250ms", 250 * time.Millisecond, true},
+		{"10s", 10 * time.Second, true},
+		{"11s", 0, false},
+		{"-1ms", 0, false},
+		{"100", 0, false},
+		{"a menudo", 0, false},
+	}
+	for _, tt := range tests {
+		c, err := Load(env(map[string]string{"REDENGINE_PROJECTION_WRITEBACK": tt.in}))
+		if !tt.ok {
+			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_PROJECTION_WRITEBACK" {
+				t.Errorf("%q: want the field refused, got %v", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || c.ProjectionWriteback != tt.want {
+			t.Errorf("%q: %v, %v; want %v", tt.in, c.ProjectionWriteback, err, tt.want)
+		}
+	}
+}

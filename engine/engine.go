@@ -146,6 +146,7 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 		e.Close()
 		return nil, errs.E(op, err)
 	}
+	db.PaceWriteback(cfg.ProjectionWriteback)
 	if db.Discarded {
 		e.Log.Warn("read models discarded: written without sync when the machine stopped; rebuilding them from the log", "path", cfg.ReadModelsPath())
 	}

@@ -29,6 +29,7 @@ type DB struct {
 
 	path   string // the database file
 	marker string // this process's marker, "" when Synced
+	writebackState
 }
 
 // markerSuffix begins the name of an unsynced-writer marker:
@@ -136,6 +137,7 @@ func (d *DB) sweep(boot string) (stale bool, ended []string, err error) {
 // process still has the file open, the marker stays.
 func (d *DB) Close() error {
 	const op = errs.Op("projections.DB.Close")
+	d.stopWriteback()
 	err := d.DB.Close()
 	if d.marker == "" {
 		return err

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // bootID is the kernel's random ID of this boot, "" if unreadable.
@@ -19,4 +21,18 @@ func bootID() string {
 func alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || err == syscall.EPERM
+}
+
+// writebackSupported: Linux has sync_file_range(2).
+const writebackSupported = true
+
+// startWriteback asks the kernel to start writing back the dirty pages of
+// the file at path, and returns without waiting for them.
+func startWriteback(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }

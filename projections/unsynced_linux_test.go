@@ -2,6 +2,8 @@ package projections
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // openUnsynced opens a read-model database in dir and fails the test on error.
@@ -183,5 +186,55 @@ func TestUnsyncedCloseSweepsEndedProcessesMarkers(t *testing.T) {
 	}
 	if m := markers(t, path); len(m) != 0 {
 		t.Fatalf("markers after the last Close: %v", m)
+	}
+}
+
+// startWriteback takes a file with dirty pages; a missing file is an
+// error the pacer skips.
+func TestStartWriteback(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dirty")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := startWriteback(path); err != nil {
+		t.Errorf("writeback of a dirty file: %v", err)
+	}
+	if err := startWriteback(path + "-missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("writeback of a missing file: %v, want not exist", err)
+	}
+}
+
+// An unsynced database paces its writeback until Close; a zero interval
+// sets no pace, and a second call replaces the first.
+func TestPaceWritebackUntilClose(t *testing.T) {
+	d := openUnsynced(t, filepath.Join(t.TempDir(), "rm.db"))
+	d.PaceWriteback(0)
+	if d.wbStop != nil {
+		t.Fatal("a zero interval started a pace")
+	}
+	d.PaceWriteback(time.Millisecond)
+	first := d.wbDone
+	d.PaceWriteback(2 * time.Millisecond)
+	select {
+	case <-first:
+	default:
+		t.Fatal("the first pace still runs after the second call")
+	}
+	if _, err := d.Exec(`CREATE TABLE t (x)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if _, err := d.Exec(`INSERT INTO t VALUES (?)`, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := d.wbDone
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	default:
+		t.Fatal("the pace runs on after Close")
 	}
 }
