@@ -62,9 +62,8 @@ type Config struct {
 	ProjectionGather time.Duration
 	// ProjectionWriteback is how often the kernel is asked to start writing
 	// back the read models' unsynced pages (REDENGINE_PROJECTION_WRITEBACK,
-	// default 0 = leave them to the kernel's own writeback; at most
-	// MaxProjectionWriteback; Linux). It trades saturated throughput for
-	// a shorter worst case: see projections.DB.PaceWriteback.
+	// default 5s, 0 = leave them to the kernel's own writeback; at most
+	// MaxProjectionWriteback; Linux). See projections.DB.PaceWriteback.
 	ProjectionWriteback time.Duration
 	// Demo loads the demo data set on first start (REDENGINE_DEMO=1; make run sets it).
 	Demo bool
@@ -73,20 +72,21 @@ type Config struct {
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
-		Addr:             "127.0.0.1:8080",
-		DataDir:          "./data",
-		DocumentTypes:    []string{"DNI"},
-		RateLimit:        0,
-		RateBurst:        100,
-		MaxBodyBytes:     8 << 20,
-		MaxImportBytes:   256 << 20,
-		FIERMaxDays:      17,
-		FIERMaxRecords:   300,
-		FIERDownloadTTL:  24 * time.Hour,
-		WaitTimeout:      2 * time.Second,
-		CommitLinger:     250 * time.Microsecond,
-		ProjectionNice:   10,
-		ProjectionGather: 25 * time.Millisecond,
+		Addr:                "127.0.0.1:8080",
+		DataDir:             "./data",
+		DocumentTypes:       []string{"DNI"},
+		RateLimit:           0,
+		RateBurst:           100,
+		MaxBodyBytes:        8 << 20,
+		MaxImportBytes:      256 << 20,
+		FIERMaxDays:         17,
+		FIERMaxRecords:      300,
+		FIERDownloadTTL:     24 * time.Hour,
+		WaitTimeout:         2 * time.Second,
+		CommitLinger:        250 * time.Microsecond,
+		ProjectionNice:      10,
+		ProjectionGather:    25 * time.Millisecond,
+		ProjectionWriteback: 5 * time.Second,
 	}
 }
 

@@ -160,7 +160,7 @@ func TestProjectionWriteback(t *testing.T) {
 		want time.Duration
 		ok   bool
 	}{
-		{"", 0, true},
+		{"", 5 * time.Second, true},
 		{"0", 0, true},
 		{"100ms", 100 * time.Millisecond, true},
 		{"250ms", 250 * time.Millisecond, true},

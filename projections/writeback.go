@@ -16,11 +16,11 @@ import (
 // once: at 1,000 commands/s some 55 MB in one burst every half minute, and
 // the event store's WAL syncs, whose cache flush waits for that burst,
 // held commands 50–140 ms. In slices none of the WAL's syncs waited 50 ms.
-// The price: a page the read models write again within the interval is
-// written back again, where the kernel would have written it once; under
-// a saturating load that cost 10–20 % of the commands per second in the
-// runs measured (docs/benchmarks.md, "Morning session of the 29th"), so
-// the engine leaves it off unless REDENGINE_PROJECTION_WRITEBACK is set.
+// The price of a short interval: a page the read models write again
+// within it is written back again, where the kernel would have written it
+// once — at 100 ms or 1 s a saturating load lost 10–20 % of its commands
+// per second; at 5 s (the engine's default, REDENGINE_PROJECTION_WRITEBACK)
+// nothing measurable (docs/benchmarks.md, "Morning session of the 29th").
 //
 // It does nothing for a synced database (DB.Synced), when interval is not
 // positive, or where the system has no such call; calling it again
@@ -29,7 +29,7 @@ func (d *DB) PaceWriteback(interval time.Duration) {
 	d.wbMu.Lock()
 	defer d.wbMu.Unlock()
 	d.stopWritebackLocked()
-	if d.Synced || d.marker == "" || interval <= 0 || !writebackSupported {
+	if d.Synced || interval <= 0 || !writebackSupported {
 		return
 	}
 	t := time.NewTicker(interval)
