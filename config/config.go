@@ -134,6 +134,17 @@ func Load(getenv func(string) string) (Config, error) {
 			*dst = d
 		}
 	}
+	// upTo reads a duration between 0 (the feature off) and limit.
+	upTo := func(name string, limit time.Duration, example string, dst *time.Duration) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > limit {
+				fields.Add(name, fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. %s", limit, example))
+				return
+			}
+			*dst = d
+		}
+	}
 	str("REDENGINE_ADDR", &c.Addr)
 	str("REDENGINE_DATA_DIR", &c.DataDir)
 	str("REDENGINE_EVENTSTORE", &c.EventStore)
@@ -180,14 +191,7 @@ func Load(getenv func(string) string) (Config, error) {
 	integer("REDENGINE_FIER_MAX_RECORDS", &c.FIERMaxRecords)
 	duration("REDENGINE_FIER_DOWNLOAD_TTL", &c.FIERDownloadTTL)
 	duration("REDENGINE_WAIT_TIMEOUT", &c.WaitTimeout)
-	if v := strings.TrimSpace(getenv("REDENGINE_COMMIT_LINGER")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxCommitLinger {
-			fields.Add("REDENGINE_COMMIT_LINGER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 500us", MaxCommitLinger))
-		} else {
-			c.CommitLinger = d
-		}
-	}
+	upTo("REDENGINE_COMMIT_LINGER", MaxCommitLinger, "500us", &c.CommitLinger)
 	if v := strings.TrimSpace(getenv("REDENGINE_PROJECTION_NICE")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 19 {
@@ -196,22 +200,8 @@ func Load(getenv func(string) string) (Config, error) {
 			c.ProjectionNice = n
 		}
 	}
-	if v := strings.TrimSpace(getenv("REDENGINE_PROJECTION_GATHER")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxProjectionGather {
-			fields.Add("REDENGINE_PROJECTION_GATHER", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 10ms", MaxProjectionGather))
-		} else {
-			c.ProjectionGather = d
-		}
-	}
-	if v := strings.TrimSpace(getenv("REDENGINE_PROJECTION_WRITEBACK")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > MaxProjectionWriteback {
-			fields.Add("REDENGINE_PROJECTION_WRITEBACK", fmt.Sprintf("debe ser una duración entre 0 y %s, p. ej. 100ms", MaxProjectionWriteback))
-		} else {
-			c.ProjectionWriteback = d
-		}
-	}
+	upTo("REDENGINE_PROJECTION_GATHER", MaxProjectionGather, "10ms", &c.ProjectionGather)
+	upTo("REDENGINE_PROJECTION_WRITEBACK", MaxProjectionWriteback, "5s", &c.ProjectionWriteback)
 	switch strings.TrimSpace(getenv("REDENGINE_DEMO")) {
 	case "", "0", "false":
 	default:
