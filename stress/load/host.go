@@ -34,7 +34,7 @@ const (
 
 // ProbeHost times hostUnits CPU units and, when dir is not empty,
 // hostSyncs durable writes of 4 KiB in a temporary file of dir (removed
-// afterwards). It takes about half a second on this project's machine.
+// afterwards). It takes a fifth of a second or so on this project's machine.
 func ProbeHost(ctx context.Context, dir string) (HostSpeed, error) {
 	var h HostSpeed
 	d := make([]time.Duration, hostUnits)
