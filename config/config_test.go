@@ -69,11 +69,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 }
 
 func TestCommitLinger(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
+	tests := []settingCase[time.Duration]{
 		{"", 250 * time.Microsecond, true},
 		{"0", 0, true},
 		{"0s", 0, true},
@@ -83,26 +79,11 @@ func TestCommitLinger(t *testing.T) {
 		{"-1ms", 0, false},
 		{"pronto", 0, false},
 	}
-	for _, tt := range tests {
-		c, err := Load(env(map[string]string{"REDENGINE_COMMIT_LINGER": tt.in}))
-		if !tt.ok {
-			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_COMMIT_LINGER" {
-				t.Errorf("%q: want the field refused, got %v", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || c.CommitLinger != tt.want {
-			t.Errorf("%q: %v, %v; want %v", tt.in, c.CommitLinger, err, tt.want)
-		}
-	}
+	checkSetting(t, "REDENGINE_COMMIT_LINGER", func(c Config) time.Duration { return c.CommitLinger }, tests)
 }
 
 func TestProjectionNice(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int
-		ok   bool
-	}{
+	tests := []settingCase[int]{
 		{"", 10, true},
 		{"0", 0, true},
 		{"5", 5, true},
@@ -111,26 +92,11 @@ func TestProjectionNice(t *testing.T) {
 		{"-1", 0, false},
 		{"baja", 0, false},
 	}
-	for _, tt := range tests {
-		c, err := Load(env(map[string]string{"REDENGINE_PROJECTION_NICE": tt.in}))
-		if !tt.ok {
-			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_PROJECTION_NICE" {
-				t.Errorf("%q: want the field refused, got %v", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || c.ProjectionNice != tt.want {
-			t.Errorf("%q: %v, %v; want %v", tt.in, c.ProjectionNice, err, tt.want)
-		}
-	}
+	checkSetting(t, "REDENGINE_PROJECTION_NICE", func(c Config) int { return c.ProjectionNice }, tests)
 }
 
 func TestProjectionGather(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
+	tests := []settingCase[time.Duration]{
 		{"", 25 * time.Millisecond, true},
 		{"0", 0, true},
 		{"5ms", 5 * time.Millisecond, true},
@@ -140,26 +106,11 @@ func TestProjectionGather(t *testing.T) {
 		{"10", 0, false},
 		{"pronto", 0, false},
 	}
-	for _, tt := range tests {
-		c, err := Load(env(map[string]string{"REDENGINE_PROJECTION_GATHER": tt.in}))
-		if !tt.ok {
-			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_PROJECTION_GATHER" {
-				t.Errorf("%q: want the field refused, got %v", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || c.ProjectionGather != tt.want {
-			t.Errorf("%q: %v, %v; want %v", tt.in, c.ProjectionGather, err, tt.want)
-		}
-	}
+	checkSetting(t, "REDENGINE_PROJECTION_GATHER", func(c Config) time.Duration { return c.ProjectionGather }, tests)
 }
 
 func TestProjectionWriteback(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
+	tests := []settingCase[time.Duration]{
 		{"", 5 * time.Second, true},
 		{"0", 0, true},
 		{"100ms", 100 * time.Millisecond, true},
@@ -170,16 +121,31 @@ func TestProjectionWriteback(t *testing.T) {
 		{"100", 0, false},
 		{"a menudo", 0, false},
 	}
+	checkSetting(t, "REDENGINE_PROJECTION_WRITEBACK", func(c Config) time.Duration { return c.ProjectionWriteback }, tests)
+}
+
+// settingCase is one value of a setting: what Load makes of it (want), or
+// that it refuses it (ok false).
+type settingCase[T comparable] struct {
+	in   string
+	want T
+	ok   bool
+}
+
+// checkSetting loads each case's value of the variable name alone and
+// checks the field get reads, or that Load refuses that variable alone.
+func checkSetting[T comparable](t *testing.T, name string, get func(Config) T, tests []settingCase[T]) {
+	t.Helper()
 	for _, tt := range tests {
-		c, err := Load(env(map[string]string{"REDENGINE_PROJECTION_WRITEBACK": tt.in}))
+		c, err := Load(env(map[string]string{name: tt.in}))
 		if !tt.ok {
-			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != "REDENGINE_PROJECTION_WRITEBACK" {
-				t.Errorf("%q: want the field refused, got %v", tt.in, err)
+			if !errs.Is(errs.Invalid, err) || len(errs.FieldsOf(err)) != 1 || errs.FieldsOf(err)[0].Field != name {
+				t.Errorf("%s=%q: want the field refused, got %v", name, tt.in, err)
 			}
 			continue
 		}
-		if err != nil || c.ProjectionWriteback != tt.want {
-			t.Errorf("%q: %v, %v; want %v", tt.in, c.ProjectionWriteback, err, tt.want)
+		if err != nil || get(c) != tt.want {
+			t.Errorf("%s=%q: %v, %v; want %v", name, tt.in, get(c), err, tt.want)
 		}
 	}
 }
