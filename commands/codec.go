@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sort"
 
+	gojson "github.com/goccy/go-json"
+
 	"redengine/errs"
 	"redengine/eventstore"
 )
@@ -96,7 +98,7 @@ func (c *Codec) Encode(event any) (name string, version int, data json.RawMessag
 	if !ok {
 		return "", 0, nil, errs.E(op, errs.Internal, fmt.Sprintf("tipo de evento no declarado en el códec: %v", t))
 	}
-	data, err = json.Marshal(event)
+	data, err = gojson.Marshal(event)
 	if err != nil {
 		return "", 0, nil, errs.E(op, errs.Internal, err)
 	}
@@ -118,7 +120,7 @@ func (c *Codec) Decode(e eventstore.Event) (any, error) {
 		return nil, err
 	}
 	v := reflect.New(d.typ)
-	if err := json.Unmarshal(data, v.Interface()); err != nil {
+	if err := gojson.Unmarshal(data, v.Interface()); err != nil {
 		return nil, errs.E(op, errs.Internal, fmt.Sprintf("evento %q en %s@%d", e.Type, e.Stream, e.Revision), err)
 	}
 	return v.Elem().Interface(), nil

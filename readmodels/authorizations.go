@@ -5,8 +5,9 @@ package readmodels
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strings"
+
+	gojson "github.com/goccy/go-json"
 
 	"redengine/domain/authorizations"
 	"redengine/errs"
@@ -92,15 +93,15 @@ func loadAuthorization(ctx context.Context, q interface {
 		return st, err
 	}
 	st.Registered = true
-	if err := json.Unmarshal([]byte(users), &st.Users); err != nil {
+	if err := gojson.Unmarshal([]byte(users), &st.Users); err != nil {
 		return st, err
 	}
-	return st, json.Unmarshal([]byte(cccs), &st.CCCs)
+	return st, gojson.Unmarshal([]byte(cccs), &st.CCCs)
 }
 
 func saveAuthorization(ctx context.Context, tx *sql.Tx, t projections.TableNames, st authorizations.State) error {
-	users, _ := json.Marshal(nonNil(st.Users))
-	cccs, _ := json.Marshal(nonNil(st.CCCs))
+	users, _ := gojson.Marshal(nonNil(st.Users))
+	cccs, _ := gojson.Marshal(nonNil(st.CCCs))
 	if _, err := projections.Exec(ctx, tx, `INSERT INTO `+t["autorizaciones"]+` (number, name, usuario_principal, contact_email, users, cccs)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, usuario_principal = excluded.usuario_principal,
 		contact_email = excluded.contact_email, users = excluded.users, cccs = excluded.cccs`,

@@ -4,11 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"redengine/domain/calendar"
 	"redengine/domain/cases"
@@ -156,7 +157,7 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 		case err != nil:
 			return err
 		default:
-			if err := json.Unmarshal([]byte(data), &st); err != nil {
+			if err := gojson.Unmarshal([]byte(data), &st); err != nil {
 				return fmt.Errorf("caso %s: %w", id, err)
 			}
 		}
@@ -168,7 +169,7 @@ func (p Cases) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, 
 	// Put before the row is written: should the write fail, the batch
 	// is applied again from the stored row (the entry is then ahead).
 	p.rows.put(t["cases"], id, e.Revision, st)
-	raw, err := json.Marshal(st)
+	raw, err := gojson.Marshal(st)
 	if err != nil {
 		return err
 	}

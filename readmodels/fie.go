@@ -3,10 +3,11 @@ package readmodels
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"iter"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"redengine/domain/calendar"
 	"redengine/domain/fiecompany"
@@ -95,7 +96,7 @@ func (p FIE) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 		return err
 	}
 	var ev fiecompany.RecordReceived
-	if err := json.Unmarshal(data, &ev); err != nil {
+	if err := gojson.Unmarshal(data, &ev); err != nil {
 		return errs.E(errs.Internal, "RegistroFIERecibido "+e.ID.String(), err)
 	}
 	r := &ev.Record
@@ -185,7 +186,7 @@ func FIERecords(ctx context.Context, db Queryer, ccc string, from, to fie.Date, 
 				return
 			}
 			var ev fiecompany.RecordReceived
-			if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			if err := gojson.Unmarshal([]byte(data), &ev); err != nil {
 				yield(FIERow{}, errs.E(op, errs.Internal, err))
 				return
 			}

@@ -3,9 +3,10 @@ package readmodels
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"redengine/commands"
 	"redengine/domain/calendar"
@@ -124,7 +125,7 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	case err != nil:
 		return errs.E(op, err)
 	default:
-		if err := json.Unmarshal([]byte(data), &r.state); err != nil {
+		if err := gojson.Unmarshal([]byte(data), &r.state); err != nil {
 			return errs.E(op, err)
 		}
 	}
@@ -146,7 +147,7 @@ func (p NSS) Apply(ctx context.Context, tx *sql.Tx, t projections.TableNames, e 
 	if p.CodeKey != nil && s.NSS != "" && !s.AssignedAt.IsZero() {
 		code = nssdoc.VerificationCode(p.CodeKey, s)
 	}
-	raw, err := json.Marshal(s)
+	raw, err := gojson.Marshal(s)
 	if err != nil {
 		return errs.E(op, err)
 	}
@@ -248,7 +249,7 @@ func ListNSSAssignments(ctx context.Context, db Queryer, f NSSFilter) ([]NSSAssi
 		if err := rows.Scan(&data, &rev, &r.Position); err != nil {
 			return nil, errs.E(op, err)
 		}
-		if err := json.Unmarshal([]byte(data), &r.State); err != nil {
+		if err := gojson.Unmarshal([]byte(data), &r.State); err != nil {
 			return nil, errs.E(op, err)
 		}
 		r.Revision = uint64(rev)
@@ -357,7 +358,7 @@ func ListNSSEliminations(ctx context.Context, db Queryer, f NSSEliminationFilter
 			return nil, errs.E(op, err)
 		}
 		var s nss.State
-		if err := json.Unmarshal([]byte(data), &s); err != nil {
+		if err := gojson.Unmarshal([]byte(data), &s); err != nil {
 			return nil, errs.E(op, err)
 		}
 		el.AssignmentID, el.NSS, el.Authorization, el.Reason = s.ID, s.NSS, s.Authorization, s.EliminationReason
