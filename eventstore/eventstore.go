@@ -51,8 +51,9 @@ type EventData struct {
 	SchemaVersion int
 	Data          json.RawMessage
 	Metadata      Metadata
-	// Marshaled says Data is the output of encoding/json's Marshal (as
-	// commands.Codec.Encode's is): valid JSON by construction, so an append
+	// Marshaled says Data is the output of a JSON encoder that refuses to
+	// write invalid JSON, as encoding/json's Marshal and go-json's (that of
+	// commands.Codec.Encode) do: valid JSON by construction, so an append
 	// does not check it again. It is the caller's promise; data from
 	// anywhere else leaves it false, and the store refuses invalid JSON.
 	Marshaled bool
