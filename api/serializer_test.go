@@ -22,21 +22,18 @@ func TestAnswersAreEncodingJSONs(t *testing.T) {
 		Thread: []cases.Message{{Kind: cases.MessageReply, Text: "€", At: at}}}, 3, eventstore.Position{Commit: 9, Prepare: 9})
 	list := readmodels.CaseList{Items: []readmodels.CaseSummary{{ID: "c1", Subject: "a&b", OpenedAt: at}, {ID: "c2", Deadline: at}}, NextCursor: "x"}
 	e := echo.New()
+	serialize := func(ser echo.JSONSerializer, v any, indent string) string {
+		rec := httptest.NewRecorder()
+		if err := ser.Serialize(e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec), v, indent); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Body.String()
+	}
 	for name, v := range map[string]any{"case": view, "list": list, "map": map[string]any{"now": at, "n": 1.5, "nil": nil}} {
 		for _, indent := range []string{"", "  "} {
-			var got, want *httptest.ResponseRecorder
-			for _, s := range []struct {
-				rec **httptest.ResponseRecorder
-				ser echo.JSONSerializer
-			}{{&got, jsonSerializer{}}, {&want, echo.DefaultJSONSerializer{}}} {
-				*s.rec = httptest.NewRecorder()
-				c := e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), *s.rec)
-				if err := s.ser.Serialize(c, v, indent); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-			}
-			if got.Body.String() != want.Body.String() {
-				t.Errorf("%s (indent %q):\n%s\nencoding/json:\n%s", name, indent, got.Body, want.Body)
+			got, want := serialize(jsonSerializer{}, v, indent), serialize(echo.DefaultJSONSerializer{}, v, indent)
+			if got != want {
+				t.Errorf("%s (indent %q):\n%s\nencoding/json:\n%s", name, indent, got, want)
 			}
 		}
 	}
