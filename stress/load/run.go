@@ -60,6 +60,13 @@ type Result struct {
 	// redengine_projection_lag_events seen on /metrics.
 	RYW    Stats
 	MaxLag float64
+	// Late, in a paced run, is how long after its due instant each op
+	// began: the client's own pacing (Go's timers wake at millisecond
+	// granularity when the process sleeps, and the client shares the
+	// machine's cores) or, were every worker busy, the engine's queueing.
+	// It is counted in the latencies, which run from the due instant.
+	// Empty when saturating.
+	Late Stats
 	// Stages are the embedded event store's timings over the run, from
 	// /metrics (empty without them).
 	Stages StoreStages
@@ -83,6 +90,7 @@ type recorder struct {
 	qN      atomic.Int64
 	errN    atomic.Int64
 	win     []time.Duration // command latencies since the last progress line
+	late    []time.Duration // how late paced ops began
 	lastPos atomic.Value    // string
 }
 
@@ -125,6 +133,13 @@ func (r *recorder) add(s Sample, lat time.Duration) {
 	} else {
 		r.qN.Add(1)
 	}
+}
+
+// began records that a paced op began late after its due instant.
+func (r *recorder) began(late time.Duration) {
+	r.mu.Lock()
+	r.late = append(r.late, late)
+	r.mu.Unlock()
 }
 
 func stats(lat []time.Duration, elapsed time.Duration) Stats {
@@ -196,6 +211,7 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 					if due, ok = <-jobs; !ok {
 						return
 					}
+					rec.began(max(0, time.Since(due)))
 				}
 				name := cfg.Mix.pick(rng)
 				first := true
@@ -287,6 +303,9 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 	res.RYW = stats(probe.ryw, elapsed)
 	res.RYW.Errors = probe.rywErr
 	res.MaxLag = probe.maxLag
+	rec.mu.Lock()
+	res.Late = stats(rec.late, 0)
+	rec.mu.Unlock()
 	if beforeErr == nil {
 		if after, err := ReadEngine(context.WithoutCancel(ctx), w.C); err == nil {
 			res.Stages = after.Stages.Sub(before.Stages)
@@ -369,6 +388,10 @@ func (r Result) Report(out io.Writer) {
 	}
 	fmt.Fprintf(out, "elapsed %s; statuses %s; max projection lag on /metrics %.0f events\n",
 		r.Elapsed.Round(time.Millisecond), strings.Join(st, " "), r.MaxLag)
+	if r.Late.Count > 0 {
+		fmt.Fprintf(out, "paced ops began after their due instant by p50 %s, p99 %s, p99.9 %s, max %s (the client's pacing; counted in the latencies)\n",
+			ms(r.Late.P50), ms(r.Late.P99), ms(r.Late.P999), ms(r.Late.Max))
+	}
 	if n := r.answered(); r.EngineCPUKnown && n > 0 {
 		fmt.Fprintf(out, "engine CPU over the run (its /metrics): %.2fs, %.3f CPU-ms per answered request\n",
 			r.EngineCPU.Seconds(), float64(r.EngineCPU)/float64(time.Millisecond)/float64(n))
