@@ -15,20 +15,7 @@ import (
 // are for docs/benchmarks.md (cmd/loadgen), not asserted here.
 func TestLoadMix(t *testing.T) {
 	t.Parallel()
-	e := enginetest.New(t, noSMTP)
-	tk, err := load.NewTokens(enginetest.Secret, e.Clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := load.NewClient(e.URL, 8)
-	w, err := load.Setup(t.Context(), c, tk, "LM", 8, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mix, err := load.ParseMix(load.DefaultMix + ",me=5")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, mix := loadWorld(t, "LM", 8, 8, 16, load.DefaultMix+",me=5")
 	res := load.Run(t.Context(), w, load.Config{Duration: pick(2*time.Second, 30*time.Second), Concurrency: 8, Mix: mix, Probe: true, Seed: 1})
 	var b strings.Builder
 	res.Report(&b)
@@ -49,20 +36,7 @@ func TestLoadMix(t *testing.T) {
 // start), which the report states beside the latencies that include it.
 func TestLoadMixPaced(t *testing.T) {
 	t.Parallel()
-	e := enginetest.New(t, noSMTP)
-	tk, err := load.NewTokens(enginetest.Secret, e.Clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := load.NewClient(e.URL, 4)
-	w, err := load.Setup(t.Context(), c, tk, "LP", 4, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mix, err := load.ParseMix(load.DefaultMix)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, mix := loadWorld(t, "LP", 4, 4, 8, load.DefaultMix)
 	res := load.Run(t.Context(), w, load.Config{Duration: 1500 * time.Millisecond, Rate: 100, Concurrency: 4, Mix: mix, Seed: 3})
 	var b strings.Builder
 	res.Report(&b)
@@ -83,6 +57,27 @@ func TestLoadMixPaced(t *testing.T) {
 	if !strings.Contains(b.String(), "paced ops began after their due instant by p50 ") {
 		t.Errorf("the report does not state the client's lateness:\n%s", b.String())
 	}
+}
+
+// loadWorld starts an engine and sets up a load generator's world in it
+// over clients connections: auts autorizaciones named after prefix and
+// cases consultas (see load.Setup), with the mix parsed from spec.
+func loadWorld(t *testing.T, prefix string, clients, auts, cases int, spec string) (*load.World, load.Mix) {
+	t.Helper()
+	e := enginetest.New(t, noSMTP)
+	tk, err := load.NewTokens(enginetest.Secret, e.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := load.Setup(t.Context(), load.NewClient(e.URL, clients), tk, prefix, auts, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mix, err := load.ParseMix(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, mix
 }
 
 func TestParseMix(t *testing.T) {
