@@ -164,7 +164,7 @@ func TestIDFromKeyScoped(t *testing.T) {
 	if a == commands.IDFromKey("bob POST /v1/cases", "k") || a == commands.IDFromKey("alice POST /v1/other", "k") {
 		t.Fatal("scopes collide")
 	}
-	if commands.NewCommandID() == commands.NewCommandID() {
+	if x, y := commands.NewCommandID(), commands.NewCommandID(); x == y {
 		t.Fatal("new IDs repeat")
 	}
 	cmd := uuid.New()

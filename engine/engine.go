@@ -91,7 +91,6 @@ type Engine struct {
 
 // Open builds an engine from its configuration. The caller must Close it.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Engine, error) {
-	const op = errs.Op("engine.Open")
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

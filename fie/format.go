@@ -242,8 +242,7 @@ func (fw *Writer) end() {
 	if fw.err != nil {
 		return
 	}
-	tag := string(fw.buf[:3])
-	fw.padTo(segmentWidth[tag][0])
+	fw.padTo(segmentWidth[string(fw.buf[:3])][0])
 	fw.buf = append(fw.buf, '\n')
 	if _, err := fw.w.Write(fw.buf); err != nil {
 		fw.err = errs.E(errs.Op("fie.Writer"), "no se pudo escribir el fichero FIE", err)

@@ -226,14 +226,6 @@ type span struct {
 
 func (s span) width() int { return s.end - s.start }
 
-// position renders the 1-based inclusive position range, as users count.
-func (s span) position() string {
-	if s.end-s.start == 1 {
-		return fmt.Sprintf("posición %d", s.start+1)
-	}
-	return fmt.Sprintf("posiciones %d-%d", s.start+1, s.end)
-}
-
 // The FIE 2.0 layout. Reserved positions are not listed; they are written
 // as spaces and not interpreted when read.
 var (

@@ -409,16 +409,6 @@ func (e *env) byMessageID(emailID string) []mpSummary {
 	return out
 }
 
-// byRecipient returns the messages Mailpit holds for an address.
-func (e *env) byRecipient(addr string) []mpSummary {
-	e.t.Helper()
-	var res struct {
-		Messages []mpSummary `json:"messages"`
-	}
-	e.mpGet("/api/v1/search?query="+url.QueryEscape("to:"+addr)+"&limit=500", &res)
-	return res.Messages
-}
-
 func (e *env) message(id string) (mpMessage, map[string][]string) {
 	e.t.Helper()
 	var m mpMessage

@@ -266,7 +266,7 @@ func (w *writer) loop() {
 			runtime.Gosched()
 		}
 		if n < bulkGroup && w.room(n) {
-			n = w.linger(q, n)
+			w.linger(q, n)
 		}
 		w.commitGroup(w.group)
 		clear(w.group)
@@ -293,15 +293,15 @@ const (
 )
 
 // linger waits up to the configured time for more appends to join a small
-// group, while such waits pay, and returns the group's events.
-func (w *writer) linger(q chan *appendReq, n int) int {
+// group of n events, while such waits pay.
+func (w *writer) linger(q chan *appendReq, n int) {
 	d := w.s.cfg.linger
 	if d <= 0 {
-		return n
+		return
 	}
 	if w.lingerMisses >= lingerMaxMisses {
 		if w.sinceProbe++; w.sinceProbe < lingerProbe {
-			return n
+			return
 		}
 		w.sinceProbe = 0
 	}
@@ -317,7 +317,7 @@ func (w *writer) linger(q chan *appendReq, n int) int {
 		select {
 		case r, ok := <-q:
 			if !ok {
-				return n
+				return
 			}
 			n = w.add(r, n)
 		case <-w.timer.C:
@@ -326,11 +326,10 @@ func (w *writer) linger(q chan *appendReq, n int) int {
 			} else {
 				w.lingerMisses++
 			}
-			return n
+			return
 		}
 	}
 	w.lingerMisses = 0
-	return n
 }
 
 // room reports whether a group of n events may take another append.
