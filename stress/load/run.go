@@ -70,6 +70,9 @@ type Result struct {
 	// Stages are the embedded event store's timings over the run, from
 	// /metrics (empty without them).
 	Stages StoreStages
+	// EngineCommands is the engine's own timing of the commands it
+	// answered 2xx over the run (EngineReading.Commands), when read.
+	EngineCommands Histogram
 	// EngineCPU is the engine process's CPU time over the run (from its
 	// /metrics: set-up and warm-up excluded), when EngineCPUKnown.
 	EngineCPU      time.Duration
@@ -309,6 +312,7 @@ func Run(ctx context.Context, w *World, cfg Config) Result {
 	if beforeErr == nil {
 		if after, err := ReadEngine(context.WithoutCancel(ctx), w.C); err == nil {
 			res.Stages = after.Stages.Sub(before.Stages)
+			res.EngineCommands = after.Commands.Sub(before.Commands)
 			if before.CPUKnown && after.CPUKnown {
 				res.EngineCPU, res.EngineCPUKnown = after.CPU-before.CPU, true
 			}
@@ -395,6 +399,15 @@ func (r Result) Report(out io.Writer) {
 	if n := r.answered(); r.EngineCPUKnown && n > 0 {
 		fmt.Fprintf(out, "engine CPU over the run (its /metrics): %.2fs, %.3f CPU-ms per answered request\n",
 			r.EngineCPU.Seconds(), float64(r.EngineCPU)/float64(time.Millisecond)/float64(n))
+	}
+	if h := r.EngineCommands; h.Count > 0 {
+		p99, within := h.Quantile(0.99)
+		bound := "≤ " + ms(p99)
+		if !within {
+			bound = "> " + ms(p99)
+		}
+		fmt.Fprintf(out, "engine (its /metrics): commands answered 2xx, timed from its handler's start: mean %s, p99 %s, over 10 ms %.2f%% of %.0f\n",
+			ms(h.Mean()), bound, 100*h.Over(10*time.Millisecond), h.Count)
 	}
 	reportStages(out, r.Stages)
 	for i, when := range [2]string{"before the run", "after it"} {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -94,6 +95,11 @@ type EngineReading struct {
 	// where the process collector reports none.
 	CPU      time.Duration
 	CPUKnown bool
+	// Commands is the engine's own timing of the commands it answered
+	// 2xx (redengine_http_request_duration_seconds of every method but GET,
+	// summed over routes): from its handler's start to its answer, without
+	// the network or the client.
+	Commands Histogram
 }
 
 // ReadEngine reads the engine's /metrics.
@@ -107,7 +113,47 @@ func ReadEngine(ctx context.Context, c *Client) (EngineReading, error) {
 	}
 	body := string(r.Body)
 	cpu, ok := parseProcessCPU(body)
-	return EngineReading{Stages: parseStoreStages(strings.NewReader(body)), CPU: cpu, CPUKnown: ok}, nil
+	return EngineReading{Stages: parseStoreStages(strings.NewReader(body)), CPU: cpu, CPUKnown: ok,
+		Commands: parseCommandLatency(body)}, nil
+}
+
+// parseCommandLatency sums, over routes, the engine's request-duration
+// histograms of 2xx answers to methods other than GET.
+func parseCommandLatency(body string) Histogram {
+	const name = "redengine_http_request_duration_seconds"
+	var h Histogram
+	at := map[float64]int{} // bound → index in h
+	for line := range strings.Lines(body) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || label(line, "method") == "GET" || !strings.HasPrefix(label(line, "status"), "2") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(rest, "_bucket"):
+			b, err := strconv.ParseFloat(label(line, "le"), 64)
+			if err != nil || math.IsInf(b, 1) {
+				continue
+			}
+			i, seen := at[b]
+			if !seen {
+				i = len(h.Bounds)
+				at[b] = i
+				h.Bounds = append(h.Bounds, b)
+				h.Counts = append(h.Counts, 0)
+			}
+			h.Counts[i] += v
+		case strings.HasPrefix(rest, "_sum"):
+			h.Sum += v
+		case strings.HasPrefix(rest, "_count"):
+			h.Count += v
+		}
+	}
+	return h
 }
 
 // parseProcessCPU finds process_cpu_seconds_total in a /metrics text.

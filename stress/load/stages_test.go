@@ -116,6 +116,21 @@ func TestReadEngineFromTheMetricsRegistry(t *testing.T) {
 	m := metrics.New()
 	m.StoreAppend(metrics.AppendStages{Queue: time.Millisecond, Commit: time.Millisecond, SyncQueue: time.Millisecond,
 		Sync: 2 * time.Millisecond, Wake: 100 * time.Microsecond})
+	// Commands answered 2xx on two routes count; a refusal and a query do
+	// not.
+	for _, o := range []struct {
+		method, route, status string
+		d                     time.Duration
+	}{
+		{"POST", "/v1/cases", "201", 3 * time.Millisecond},
+		{"POST", "/v1/cases", "201", 4 * time.Millisecond},
+		{"POST", "/v1/cases/:id/messages", "200", 20 * time.Millisecond},
+		{"PUT", "/v1/autorizaciones/:number/contact", "200", 2 * time.Millisecond},
+		{"POST", "/v1/cases", "409", 30 * time.Millisecond},
+		{"GET", "/v1/cases", "200", 40 * time.Millisecond},
+	} {
+		m.RequestDuration.WithLabelValues(o.method, o.route, o.status).Observe(o.d.Seconds())
+	}
 	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	defer srv.Close()
 	r, err := ReadEngine(context.Background(), NewClient(srv.URL, 1))
@@ -131,5 +146,15 @@ func TestReadEngineFromTheMetricsRegistry(t *testing.T) {
 		if r.Stages[stage].Count != 1 {
 			t.Errorf("stage %s: %v observations, want 1", stage, r.Stages[stage].Count)
 		}
+	}
+	c := r.Commands
+	if c.Count != 4 || c.Over(10*time.Millisecond) != 0.25 || c.Over(5*time.Millisecond) != 0.25 || c.Mean().Round(time.Microsecond) != 7250*time.Microsecond {
+		t.Errorf("commands' timing: %v answers, %.2f over 10 ms, mean %v; want 4, 0.25, 7.25ms (%+v)",
+			c.Count, c.Over(10*time.Millisecond), c.Mean(), c)
+	}
+	var out strings.Builder
+	Result{EngineCommands: c}.Report(&out)
+	if want := "engine (its /metrics): commands answered 2xx, timed from its handler's start: mean 7.25ms, p99 ≤ 25.00ms, over 10 ms 25.00% of 4"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
 	}
 }
