@@ -56,6 +56,16 @@ func (h Histogram) Quantile(q float64) (time.Duration, bool) {
 	return time.Duration(h.Bounds[len(h.Bounds)-1] * float64(time.Second)), false
 }
 
+// p99 states the bucket of the 99th percentile: "≤ bound", or "> the last
+// bound" above them all.
+func (h Histogram) p99() string {
+	q, within := h.Quantile(0.99)
+	if !within {
+		return "> " + ms(q)
+	}
+	return "≤ " + ms(q)
+}
+
 // Over returns the share of observations above bound d (d one of the
 // bucket bounds; otherwise the next bound below it counts).
 func (h Histogram) Over(d time.Duration) float64 {
@@ -122,38 +132,43 @@ func ReadEngine(ctx context.Context, c *Client) (EngineReading, error) {
 func parseCommandLatency(body string) Histogram {
 	const name = "redengine_http_request_duration_seconds"
 	var h Histogram
-	at := map[float64]int{} // bound → index in h
 	for line := range strings.Lines(body) {
 		rest, ok := strings.CutPrefix(line, name)
 		if !ok || label(line, "method") == "GET" || !strings.HasPrefix(label(line, "status"), "2") {
 			continue
 		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(rest, "_bucket"):
-			b, err := strconv.ParseFloat(label(line, "le"), 64)
-			if err != nil || math.IsInf(b, 1) {
-				continue
-			}
-			i, seen := at[b]
-			if !seen {
-				i = len(h.Bounds)
-				at[b] = i
-				h.Bounds = append(h.Bounds, b)
-				h.Counts = append(h.Counts, 0)
-			}
-			h.Counts[i] += v
-		case strings.HasPrefix(rest, "_sum"):
-			h.Sum += v
-		case strings.HasPrefix(rest, "_count"):
-			h.Count += v
-		}
+		h.addSample(rest, line)
 	}
 	return h
+}
+
+// addSample adds to h a /metrics line of its histogram, rest being what
+// follows the metric's name; the lines of several series with the same
+// bounds add up.
+func (h *Histogram) addSample(rest, line string) {
+	f := strings.Fields(line)
+	v, err := strconv.ParseFloat(f[len(f)-1], 64)
+	if err != nil {
+		return
+	}
+	switch {
+	case strings.HasPrefix(rest, "_bucket"):
+		b, err := strconv.ParseFloat(label(line, "le"), 64)
+		if err != nil || math.IsInf(b, 1) {
+			return
+		}
+		i := slices.Index(h.Bounds, b)
+		if i < 0 {
+			i = len(h.Bounds)
+			h.Bounds = append(h.Bounds, b)
+			h.Counts = append(h.Counts, 0)
+		}
+		h.Counts[i] += v
+	case strings.HasPrefix(rest, "_sum"):
+		h.Sum += v
+	case strings.HasPrefix(rest, "_count"):
+		h.Count += v
+	}
 }
 
 // parseProcessCPU finds process_cpu_seconds_total in a /metrics text.
@@ -187,29 +202,11 @@ func parseStoreStages(in io.Reader) StoreStages {
 		default:
 			continue
 		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil || key == "" {
+		if key == "" {
 			continue
 		}
 		h := out[key]
-		switch {
-		case strings.HasPrefix(name, "_bucket"):
-			le := label(line, "le")
-			if le == "+Inf" {
-				continue
-			}
-			b, err := strconv.ParseFloat(le, 64)
-			if err != nil {
-				continue
-			}
-			h.Bounds = append(h.Bounds, b)
-			h.Counts = append(h.Counts, v)
-		case strings.HasPrefix(name, "_sum"):
-			h.Sum = v
-		case strings.HasPrefix(name, "_count"):
-			h.Count = v
-		}
+		h.addSample(name, line)
 		out[key] = h
 	}
 	return out
@@ -237,16 +234,11 @@ func reportStages(out io.Writer, s StoreStages) {
 		if !ok || h.Count <= 0 {
 			continue
 		}
-		p99, within := h.Quantile(0.99)
-		bound := "≤ " + ms(p99)
-		if !within {
-			bound = "> " + ms(p99)
-		}
 		what := "appends' " + k
 		if k == "checkpoint" {
 			what = "checkpoints' hold of the writer"
 		}
 		fmt.Fprintf(out, "store (engine's /metrics): %s mean %s, p99 %s, over 5 ms %.2f%% of %.0f\n",
-			what, ms(h.Mean()), bound, 100*h.Over(5*time.Millisecond), h.Count)
+			what, ms(h.Mean()), h.p99(), 100*h.Over(5*time.Millisecond), h.Count)
 	}
 }
