@@ -131,6 +131,48 @@ func TestSecondStoreOnSameFile(t *testing.T) {
 	}
 }
 
+// Two stores on one file taking turns: each writer sees, at every append,
+// that the other has committed since its own last commit (SQLite's data
+// version of the file), so no append reuses a position or misses the
+// other's head, and the log stays one hash chain.
+func TestStoresTakingTurnsOnOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	ctx := ctxT(t)
+	var stores [2]*sqlite.Store
+	for i := range stores {
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	const turns = 40
+	for i := range turns {
+		s := stores[i%2]
+		// One stream both extend at exact revisions, and one of each
+		// store's own, which the other never touches.
+		exp := eventstore.NoStream
+		if i > 0 {
+			exp = eventstore.Revision(uint64(i - 1))
+		}
+		r, err := s.Append(ctx, "compartido", exp, ev("E", i))
+		if err != nil || r.NextRevision != uint64(i) {
+			t.Fatalf("turn %d on the shared stream: %+v %v", i, r, err)
+		}
+		own := fmt.Sprintf("propio-%d", i%2)
+		if _, err := s.Append(ctx, own, eventstore.Any, ev("E", 1000+i)); err != nil {
+			t.Fatalf("turn %d on %s: %v", i, own, err)
+		}
+	}
+	for _, s := range stores {
+		rep, err := eventstore.Verify(ctx, s, nil)
+		if err != nil || rep.Broken != nil || rep.Events != 2*turns {
+			t.Fatalf("Verify: %+v %v, want %d events in one chain", rep, err, 2*turns)
+		}
+	}
+}
+
 func TestReopenKeepsEverything(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	ctx := ctxT(t)

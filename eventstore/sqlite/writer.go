@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"modernc.org/sqlite"
 
 	"redengine/errs"
 	"redengine/eventstore"
@@ -170,6 +171,8 @@ type writer struct {
 	max             *sql.Stmt
 	seq             uint64          // last position written (committed or in the open transaction)
 	seqStart        uint64          // w.seq when the open transaction began
+	version         uint32          // the file's data version after this writer's last commit (see apply)
+	versionOK       bool            // version is known and w.seq and w.heads were current at it
 	sinceCheckpoint int             // events committed since the checkpointer was last woken
 	commitsSince    int             // and commits
 	lingerMisses    int             // waits for more appends in a row that nobody joined
@@ -410,7 +413,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 		}
 		// The transaction is gone: nobody's append was written.
 		clear(w.heads)
-		w.seq = 0
+		w.seq, w.versionOK = 0, false
 		for _, r := range live {
 			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
 			w.answer(r)
@@ -431,13 +434,14 @@ func (w *writer) commitGroup(group []*appendReq) {
 	if err != nil {
 		w.rollback(ctx)
 		clear(w.heads)
-		w.seq = 0
+		w.seq, w.versionOK = 0, false
 		for _, r := range live {
 			r.res, r.err = eventstore.AppendResult{}, dbErr(op, err)
 			w.answer(r)
 		}
 		return
 	}
+	w.version, w.versionOK = w.dataVersion(ctx)
 	if len(w.heads)+len(w.over) > maxCachedStreams {
 		clear(w.heads)
 	}
@@ -494,6 +498,23 @@ func (w *writer) commitGroup(group []*appendReq) {
 func (w *writer) finishCheckpoint() {
 	var busy, log, done int64
 	_ = w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+}
+
+// dataVersion reads SQLite's data version of the events file on the
+// writer's connection (SQLITE_FCNTL_DATA_VERSION): it changes whenever the
+// file's content does, by this connection's commits or another's seen at
+// the start of a transaction. ok is false if it cannot be read.
+func (w *writer) dataVersion(ctx context.Context) (v uint32, ok bool) {
+	err := w.conn.Raw(func(dc any) error {
+		fc, isFC := dc.(sqlite.FileControl)
+		if !isFC {
+			return errors.ErrUnsupported
+		}
+		var err error
+		v, err = fc.FileControlDataVersion("main")
+		return err
+	})
+	return v, err == nil
 }
 
 // answer wakes the caller of r, whose append wrote nothing.
@@ -655,15 +676,21 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return -1, err
 	}
-	var maxSeq int64
-	if err := w.max.QueryRowContext(ctx).Scan(&maxSeq); err != nil {
-		return -1, err
-	}
-	if uint64(maxSeq) != w.seq {
-		// Another process wrote (or this is the first group): the cached
-		// heads may be stale.
-		clear(w.heads)
-		w.seq = uint64(maxSeq)
+	// The file's data version moves when another connection (another
+	// process's writer among them) has committed since this writer's last
+	// commit; only then may the last position and the cached heads be
+	// stale, and the log's end is read again.
+	if v, ok := w.dataVersion(ctx); !ok || !w.versionOK || v != w.version {
+		var maxSeq int64
+		if err := w.max.QueryRowContext(ctx).Scan(&maxSeq); err != nil {
+			return -1, err
+		}
+		if uint64(maxSeq) != w.seq {
+			// Another process wrote (or this is the first group): the
+			// cached heads may be stale.
+			clear(w.heads)
+			w.seq = uint64(maxSeq)
+		}
 	}
 	startSeq := w.seq // on failure the caller rolls back: forget this attempt
 	w.seqStart = startSeq
