@@ -441,7 +441,7 @@ func (w *writer) commitGroup(group []*appendReq) {
 		}
 		return
 	}
-	w.version, w.versionOK = w.dataVersion(ctx)
+	w.version, w.versionOK = w.dataVersion()
 	if len(w.heads)+len(w.over) > maxCachedStreams {
 		clear(w.heads)
 	}
@@ -504,7 +504,7 @@ func (w *writer) finishCheckpoint() {
 // writer's connection (SQLITE_FCNTL_DATA_VERSION): it changes whenever the
 // file's content does, by this connection's commits or another's seen at
 // the start of a transaction. ok is false if it cannot be read.
-func (w *writer) dataVersion(ctx context.Context) (v uint32, ok bool) {
+func (w *writer) dataVersion() (v uint32, ok bool) {
 	err := w.conn.Raw(func(dc any) error {
 		fc, isFC := dc.(sqlite.FileControl)
 		if !isFC {
@@ -680,7 +680,7 @@ func (w *writer) apply(ctx context.Context, group []*appendReq) (int, error) {
 	// process's writer among them) has committed since this writer's last
 	// commit; only then may the last position and the cached heads be
 	// stale, and the log's end is read again.
-	if v, ok := w.dataVersion(ctx); !ok || !w.versionOK || v != w.version {
+	if v, ok := w.dataVersion(); !ok || !w.versionOK || v != w.version {
 		var maxSeq int64
 		if err := w.max.QueryRowContext(ctx).Scan(&maxSeq); err != nil {
 			return -1, err
