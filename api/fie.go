@@ -222,6 +222,24 @@ func (m *FIE) records(c echo.Context) error {
 			}
 		}
 	}
+	// A file may not repeat a worker's process (same fecha de baja of the
+	// same NAF in the same company); nor may a list, by the same rule.
+	type process struct {
+		ccc, naf string
+		start    fie.Date
+	}
+	first := make(map[process]int, len(recs))
+	for i := range recs {
+		if recs[i].DIT.Start.IsZero() {
+			continue
+		}
+		k := process{recs[i].CCC, recs[i].NAF, recs[i].DIT.Start}
+		if j, dup := first[k]; dup {
+			fe.Add(fmt.Sprintf("[%d].dit.startDate", i), fmt.Sprintf("proceso repetido: el registro [%d] ya trae la baja del %s de este trabajador en esta empresa", j, k.start))
+		} else {
+			first[k] = i
+		}
+	}
 	if len(fe) > 0 {
 		return errs.E(op, errs.Invalid, "registros FIE no válidos; no se ha guardado ninguno", fe)
 	}

@@ -468,6 +468,24 @@ func TestFieRecordsJSON(t *testing.T) {
 	}
 	w.Post(w.inss, "/v1/fie/records", []fie.Record{}).Want(t, http.StatusBadRequest)
 	w.Post(w.inss, "/v1/fie/records", map[string]any{"ccc": w.cccA, "bogus": 1}).Want(t, http.StatusBadRequest)
+
+	// A list may not repeat a worker's process, as a file may not: the
+	// repetition is named, nothing is stored.
+	twice := []fie.Record{recs[0], recs[1], upd}
+	p = w.Post(w.inss, "/v1/fie/records", twice).Want(t, http.StatusBadRequest).Map(t)
+	errsOf := p["errors"].([]any)
+	if len(errsOf) != 1 || errsOf[0].(map[string]any)["field"] != "[2].dit.startDate" ||
+		!strings.Contains(errsOf[0].(map[string]any)["reason"].(string), "proceso repetido: el registro [0]") {
+		t.Errorf("a repeated process: %v", p)
+	}
+	if h, _ := w.Store.Head(t.Context()); h != head {
+		t.Errorf("a list repeating a process stored events")
+	}
+	// The same worker's other process, or the same date in another
+	// company, is no repetition.
+	other := upd
+	other.DIT.Start = upd.DIT.Start.AddDays(-40)
+	w.Post(w.inss, "/v1/fie/records", []fie.Record{upd, other}).Want(t, http.StatusCreated)
 }
 
 func TestFieDemo(t *testing.T) {
