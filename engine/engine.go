@@ -466,6 +466,8 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 				e.Log.Error("mailer stopped", "error", err.Error())
 			}
 		}()
+	} else {
+		e.Log.Info("no REDENGINE_SMTP_ADDR: emails are recorded and queued, not sent")
 	}
 	wg.Add(1)
 	go func() {

@@ -87,8 +87,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// describe words err for the person at the terminal: a classified error
+// (bad input, nothing found, a refused step…) by its message alone, as the
+// API's problem details word it; an internal one whole, with the
+// operations it passed through, for whoever has to look into it.
 func describe(err error) string {
 	msg := err.Error()
+	if k := errs.KindOf(err); k != errs.Internal {
+		if m := errs.MessageOf(err); m != "" {
+			msg = m
+		}
+	}
 	for _, f := range errs.FieldsOf(err) {
 		if !strings.Contains(msg, f.Field) {
 			msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Reason)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"redengine/auth"
+	"redengine/errs"
 	"redengine/eventstore"
 	"redengine/eventstore/sqlite"
 )
@@ -96,5 +98,28 @@ func TestSchedulerRunByHand(t *testing.T) {
 	t.Setenv("REDENGINE_CLOCK", "manual:2030-01-01T00:00:00Z")
 	if code, _, errOut := runCLI(t, "scheduler", "run", "--as-of", "2031-01-01T00:00:00Z"); code != 0 {
 		t.Fatalf("with a manual clock any instant is accepted: code %d err %q", code, errOut)
+	}
+}
+
+// TestDescribe: the command line words a classified error by its message,
+// without the operations it passed through, and an internal one whole.
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"precondition", errs.E(errs.Op("fiecompany.CheckCount"), errs.Precondition, "no se ha generado ningún fichero de descarga: la consulta no devuelve registros"),
+			"no se ha generado ningún fichero de descarga: la consulta no devuelve registros"},
+		{"wrapped", errs.E(errs.Op("cli.fie.export"), errs.E(errs.Op("fiecompany.CheckCount"), errs.NotFound, "no consta la empresa")),
+			"no consta la empresa"},
+		{"fields", errs.E(errs.Op("config.Load"), errs.Invalid, "configuración no válida", errs.FieldError{Field: "REDENGINE_ADDR", Reason: "debe ser host:puerto"}),
+			"configuración no válida\n  REDENGINE_ADDR: debe ser host:puerto"},
+		{"internal", errs.E(errs.Op("sqlite.Open"), errs.Internal, "disk I/O error"), "sqlite.Open: disk I/O error"},
+		{"unclassified", errors.New("open /x: permission denied"), "open /x: permission denied"},
+	} {
+		if got := describe(tc.err); got != tc.want {
+			t.Errorf("%s: describe = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
