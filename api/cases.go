@@ -894,8 +894,13 @@ type VerifiedDocument struct {
 	Number      string    `json:"number"`
 	IssuingBody string    `json:"issuingBody"`
 	IssuedAt    time.Time `json:"issuedAt"`
-	CaseNumber  string    `json:"caseNumber"`
-	SHA256      string    `json:"sha256"` // of the PDF as GET …/document serves it
+	// CaseNumber is the case of a Resolución de Desistimiento; absent for
+	// an NSS assignment resolution, which belongs to no case.
+	CaseNumber string `json:"caseNumber,omitempty"`
+	// SHA256 is of the PDF as GET …/document serves it; absent for an NSS
+	// assignment resolution, whose every duplicate prints its own date of
+	// issue (no two are byte-identical, so there is no one PDF to hash).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 func (m *Cases) verify(c echo.Context) error {

@@ -105,6 +105,9 @@ func (m *NSS) Routes() []Route {
 // assignment, the summary to confirm.
 type NSSAssignmentView struct {
 	nss.State
+	// Emails shadows the state's (left out there when empty): the answer
+	// always lists them, [] when none was sent.
+	Emails   []nss.Email `json:"emails"`
 	Revision uint64      `json:"revision"`
 	Position string      `json:"position"`
 	Summary  *NSSSummary `json:"summary,omitempty"`
@@ -130,8 +133,8 @@ type NSSSummary struct {
 func summaryOf(s nss.State) *NSSSummary {
 	p := s.Person
 	nat := p.Nationality
-	if c, err := ident.ParseCountry(p.Nationality); err == nil && c.Name() != "" {
-		nat += " (" + c.Name() + ")"
+	if c, err := ident.ParseCountry(p.Nationality); err == nil && c.SpanishName() != "" {
+		nat += " (" + c.SpanishName() + ")"
 	}
 	email := p.Email
 	if email == "" {
@@ -164,7 +167,16 @@ func addressText(a nss.Address) string {
 }
 
 func nssView(s nss.State, rev uint64, pos eventstore.Position, withSummary bool) NSSAssignmentView {
-	v := NSSAssignmentView{State: s, Revision: rev, Position: pos.String()}
+	return nssViewAt(s, rev, pos.String(), withSummary)
+}
+
+// nssViewAt is nssView with the position already rendered (a read model's
+// row holds it so).
+func nssViewAt(s nss.State, rev uint64, pos string, withSummary bool) NSSAssignmentView {
+	v := NSSAssignmentView{State: s, Emails: s.Emails, Revision: rev, Position: pos}
+	if v.Emails == nil {
+		v.Emails = []nss.Email{}
+	}
 	if withSummary {
 		v.Summary = summaryOf(s)
 	}
@@ -622,7 +634,7 @@ func (m *NSS) list(c echo.Context) error {
 	}
 	out := make([]NSSAssignmentView, len(rows))
 	for i, r := range rows {
-		out[i] = NSSAssignmentView{State: r.State, Revision: r.Revision, Position: r.Position}
+		out[i] = nssViewAt(r.State, r.Revision, r.Position, false)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
@@ -857,7 +869,7 @@ const VerifiedKindNSS = "resolucion_asignacion_nss"
 // the read model, must be consolidated and its code, recomputed with the
 // engine's key, must match. It answers what the code belongs to without
 // personal data (Number is the assignment's reference; SHA256 and
-// CaseNumber are empty: every duplicate prints its own date), or nil when
+// CaseNumber are left out: every duplicate prints its own date), or nil when
 // the code is not one of an NSS resolution. The verification route of the
 // documents calls it for codes it does not know.
 func (m *NSS) VerifyCode(ctx context.Context, code string) (*VerifiedDocument, error) {

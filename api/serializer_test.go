@@ -3,12 +3,14 @@ package api
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"redengine/domain/cases"
+	"redengine/domain/nss"
 	"redengine/eventstore"
 	"redengine/readmodels"
 )
@@ -29,12 +31,22 @@ func TestAnswersAreEncodingJSONs(t *testing.T) {
 		}
 		return rec.Body.String()
 	}
-	for name, v := range map[string]any{"case": view, "list": list, "map": map[string]any{"now": at, "n": 1.5, "nil": nil}} {
+	assignment := nssView(nss.State{ID: "a1", Person: nss.Person{Nationality: "ESP"}}, 2, eventstore.Position{Commit: 4, Prepare: 4}, true)
+	mailed := nssView(nss.State{ID: "a2", Emails: []nss.Email{{ID: "e1", Template: "t", Status: nss.EmailStatusSent}}}, 5, eventstore.Position{}, false)
+	for name, v := range map[string]any{"case": view, "list": list, "nss": assignment, "nss mailed": mailed, "map": map[string]any{"now": at, "n": 1.5, "nil": nil}} {
 		for _, indent := range []string{"", "  "} {
 			got, want := serialize(jsonSerializer{}, v, indent), serialize(echo.DefaultJSONSerializer{}, v, indent)
 			if got != want {
 				t.Errorf("%s (indent %q):\n%s\nencoding/json:\n%s", name, indent, got, want)
 			}
 		}
+	}
+	// An assignment's answer lists its emails, [] when none: the view's
+	// field shadows the state's, which is left out when empty.
+	if got := serialize(jsonSerializer{}, assignment, ""); !strings.Contains(got, `"emails":[]`) || strings.Count(got, `"emails"`) != 1 {
+		t.Errorf("an assignment without emails: %s", got)
+	}
+	if got := serialize(jsonSerializer{}, mailed, ""); !strings.Contains(got, `"emails":[{"id":"e1"`) || strings.Count(got, `"emails"`) != 1 {
+		t.Errorf("an assignment with an email: %s", got)
 	}
 }

@@ -89,6 +89,7 @@ type assignmentView struct {
 	Position          string    `json:"position"`
 	Summary           *struct {
 		Document      string `json:"document"`
+		Nationality   string `json:"nationality"`
 		Province      string `json:"province"`
 		Address       string `json:"address"`
 		Authorization string `json:"authorization"`
@@ -213,8 +214,12 @@ func TestNSSAssignAltaConsolidateDuplicate(t *testing.T) {
 	w := newNSSWorld(t)
 	v := w.request(t, w.ana, nssForm(autAna, "12345678Z"))
 	if v.Summary.Document != "DNI 12345678Z" || !strings.HasPrefix(v.Summary.Province, "28") ||
-		v.Summary.Address != "CL Mayor 5, piso 3, puerta B, 28100 Alcobendas" {
+		v.Summary.Address != "CL Mayor 5, piso 3, puerta B, 28100 Alcobendas" || v.Summary.Nationality != "ESP (España)" {
 		t.Errorf("summary: %+v", *v.Summary)
+	}
+	// The answer lists the assignment's emails even before there are any.
+	if raw := w.Get(w.ana, "/v1/nss-assignments/"+v.ID).Want(t, http.StatusOK).Map(t); raw["emails"] == nil {
+		t.Errorf("an assignment without emails has no \"emails\": %v", raw)
 	}
 	var a assignmentView
 	w.Post(w.ana, "/v1/nss-assignments/"+v.ID+"/confirm", nil).Want(t, http.StatusOK).JSON(t, &a)
@@ -270,11 +275,17 @@ func TestNSSAssignAltaConsolidateDuplicate(t *testing.T) {
 	// The public verification route knows the code of the duplicate.
 	var ver struct {
 		Authentic bool
-		Document  struct{ Kind, Number string }
+		Document  map[string]any
 	}
 	w.Get("", "/v1/documents/verify/"+nssdoc.VerificationCode(key, st)).Want(t, http.StatusOK).JSON(t, &ver)
-	if !ver.Authentic || ver.Document.Kind != "resolucion_asignacion_nss" || ver.Document.Number != v.ID {
+	if !ver.Authentic || ver.Document["kind"] != "resolucion_asignacion_nss" || ver.Document["number"] != v.ID {
 		t.Errorf("verify the duplicate's code: %+v", ver)
+	}
+	// No case and no one PDF: every duplicate prints its own date of issue.
+	for _, absent := range []string{"caseNumber", "sha256"} {
+		if got, ok := ver.Document[absent]; ok {
+			t.Errorf("verify the duplicate's code: %s = %v, want it left out", absent, got)
+		}
 	}
 	w.Get(w.ana, "/v1/duplicados-ta?naf="+a.NSS).Want(t, http.StatusBadRequest)
 	w.Get(w.ana, "/v1/duplicados-ta?naf=281234567841&nssAsignado=true").Want(t, http.StatusBadRequest)

@@ -4,6 +4,9 @@ import (
 	_ "embed"
 	"strings"
 
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+
 	"redengine/domain/calendar"
 	"redengine/errs"
 )
@@ -68,6 +71,21 @@ func (c Country) Name() string {
 		name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
 	}
 	return name
+}
+
+// SpanishName returns the country's name in Spanish ("España",
+// "Alemania"), as the people who read the engine's answers name it, from
+// the CLDR data of golang.org/x/text (every code of the shipped ISO list
+// has one: TestSpanishNameOfEveryCountry); "" for the zero value.
+func (c Country) SpanishName() string {
+	if c.v == "" {
+		return ""
+	}
+	r, err := language.ParseRegion(c.v)
+	if err != nil {
+		return ""
+	}
+	return display.Spanish.Regions().Name(r)
 }
 
 // CountryCodes returns every alpha-3 code of the shipped list, sorted.

@@ -410,6 +410,29 @@ func TestParseCountry(t *testing.T) {
 	}
 }
 
+// TestSpanishNameOfEveryCountry: every code of the shipped list has a
+// Spanish name, and the usual ones read as a Spanish reader expects.
+func TestSpanishNameOfEveryCountry(t *testing.T) {
+	for _, code := range CountryCodes() {
+		c, err := ParseCountry(code)
+		if err != nil || c.SpanishName() == "" {
+			t.Errorf("%s: %v, Spanish name %q", code, err, c.SpanishName())
+		}
+	}
+	for _, tc := range []struct{ code, want string }{
+		{"ESP", "España"}, {"DEU", "Alemania"}, {"GBR", "Reino Unido"}, {"MAR", "Marruecos"},
+		{"USA", "Estados Unidos"}, {"ROU", "Rumanía"}, {"kor", "Corea del Sur"},
+	} {
+		c, err := ParseCountry(tc.code)
+		if err != nil || c.SpanishName() != tc.want {
+			t.Errorf("%s: %v, Spanish name %q, want %q", tc.code, err, c.SpanishName(), tc.want)
+		}
+	}
+	if (Country{}).SpanishName() != "" {
+		t.Errorf("the zero value has a Spanish name: %q", Country{}.SpanishName())
+	}
+}
+
 // TestCountryNamesAsCSV: every country's name is its field as a CSV reader
 // reads the shipped list (quoted names with commas included).
 func TestCountryNamesAsCSV(t *testing.T) {
