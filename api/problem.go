@@ -75,6 +75,9 @@ func ProblemOf(err error, requestID, instance string) Problem {
 	var hs interface{ HTTPStatus() int }
 	if errors.As(err, &hs) {
 		p.Status = hs.HTTPStatus()
+		if p.Status == http.StatusGone {
+			p.Title = "Ya no disponible" // a not_found whose time ran out
+		}
 	}
 	if kind == errs.Internal {
 		p.Detail = "error interno; indique el requestId al soporte"

@@ -193,7 +193,10 @@ func TestFierImportExportRoundTrip(t *testing.T) {
 
 	// Downloads expire; the next export sweeps expired workbooks away.
 	w.Clock.Set(enginetest.Start.Add(24 * time.Hour))
-	w.Get(w.ana, url).Want(t, http.StatusGone)
+	if p := w.Get(w.ana, url).Want(t, http.StatusGone).Map(t); p["kind"] != "not_found" || p["title"] != "Ya no disponible" ||
+		!strings.Contains(p["detail"].(string), "haga una nueva consulta") {
+		t.Errorf("an expired download: %v", p)
+	}
 	w.Post(w.ana, "/v1/fier/exports", exportBody(w.cccA, today.AddDays(-16), today)).Want(t, http.StatusCreated)
 	w.Clock.Set(enginetest.Start.Add(49 * time.Hour))
 	w.Post(w.ana, "/v1/fier/exports", exportBody(w.cccA, today, today.AddDays(2))).Want(t, http.StatusCreated)
