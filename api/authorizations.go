@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,6 +22,12 @@ import (
 type Directory struct {
 	Handler *commands.Handler[authorizations.State]
 	DB      readmodels.Queryer // readmodels.db (a readmodels.Prepared)
+	// CatchUp, when set, returns once the autorizaciones read model has
+	// reached the log's end (or fails after its bounded wait). A command
+	// that leaves out its autorización and finds the caller in none waits
+	// for it before refusing: a user registered a moment ago is then
+	// found, not refused because the read model trailed the registration.
+	CatchUp func(ctx context.Context) error
 }
 
 // ActingFor returns the autorización the caller acts for in a command:
@@ -39,6 +47,16 @@ func (d *Directory) ActingFor(c echo.Context, requested string) (authorizations.
 			return authorizations.State{}, err
 		}
 		mine := authorizations.Membership(p.Subject, p.Autorizaciones, all)
+		if len(mine) == 0 && d.CatchUp != nil {
+			if err := d.CatchUp(ctx); err != nil {
+				retryAfter(c, time.Second)
+				return authorizations.State{}, errs.E(op, err)
+			}
+			if all, err = readmodels.AuthorizationsOf(ctx, d.DB, p.Subject); err != nil {
+				return authorizations.State{}, err
+			}
+			mine = authorizations.Membership(p.Subject, p.Autorizaciones, all)
+		}
 		switch len(mine) {
 		case 1:
 			return mine[0], nil

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -90,4 +91,32 @@ func mustPos(t *testing.T, s string) eventstore.Position {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestActingForRightAfterRegistration: a user registered a moment ago who
+// leaves out the autorización acts for it at once — the user's
+// autorizaciones come from a read model, and an empty answer waits for it
+// to reach the log's end before refusing.
+func TestActingForRightAfterRegistration(t *testing.T) {
+	e := enginetest.New(t)
+	admin := e.Token(auth.Admin, "root")
+	for i := range 20 {
+		number, user := fmt.Sprintf("77%05d", i), fmt.Sprintf("recien-%d", i)
+		e.Post(admin, "/v1/autorizaciones", map[string]any{"number": number, "usuarioPrincipal": user,
+			"cccs": []string{"28123456742"}}).Want(t, http.StatusCreated)
+		body := consulta("", "Primera consulta")
+		delete(body, "authorization")
+		var c struct{ Authorization string }
+		e.Post(e.Token(auth.Autorizado, user), "/v1/cases", body).Want(t, http.StatusCreated).JSON(t, &c)
+		if c.Authorization != number {
+			t.Fatalf("%s acts for %q, want %s", user, c.Authorization, number)
+		}
+	}
+	// Who belongs to none is still refused.
+	body := consulta("", "Sin autorización")
+	delete(body, "authorization")
+	p := e.Post(e.Token(auth.Autorizado, "nadie"), "/v1/cases", body).Want(t, http.StatusForbidden).Map(t)
+	if p["detail"] != "el usuario no pertenece a ninguna autorización" {
+		t.Errorf("a user of no autorización: %v", p)
+	}
 }

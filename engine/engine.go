@@ -154,6 +154,14 @@ func OpenWith(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog
 	dir := &api.Directory{
 		Handler: commands.NewHandler(store, clk, authorizations.Aggregate(), e.conflictHook()),
 		DB:      e.Reads,
+		// The projections runner starts after the features are built.
+		CatchUp: func(ctx context.Context) error {
+			head, err := e.Store.Head(ctx)
+			if err != nil {
+				return err
+			}
+			return e.Projections.WaitFor(ctx, readmodels.Authorizations{}.Name(), head)
+		},
 	}
 	feats, err := e.features(dir)
 	if err != nil {
