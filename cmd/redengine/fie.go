@@ -81,6 +81,9 @@ func fieExport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	// Bringing the read model up to date may take a while after a bulk
 	// import; the command waits as long as it runs.
 	cfg.WaitTimeout = time.Hour
+	if err := requireStore(cfg); err != nil {
+		return err
+	}
 	e, err := engine.Open(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ Usage:
   redengine serve                         start the HTTP API, projections, scheduler and mailer
   redengine token --role R --sub S [--autorizacion A]... [--ttl 24h]
                                           print a bearer token signed with REDENGINE_JWT_SECRET
-  redengine verify                        check the hash chain of every stream
+  redengine verify [--data DIR]           check the hash chain of every stream
   redengine projections status|rebuild NAME
   redengine scheduler run [--as-of RFC3339]
   redengine fie export --ccc C --from D --to D --out file.xlsx
@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "token":
 		cmdErr = token(cfg, args[1:], stdout)
 	case "verify":
-		cmdErr = verify(ctx, cfg, stdout)
+		cmdErr = verify(ctx, cfg, args[1:], stdout)
 	case "projections":
 		cmdErr = projectionsCmd(ctx, cfg, log, args[1:], stdout)
 	case "scheduler":
@@ -87,19 +87,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// requireStore refuses a command that works on an existing embedded store
+// when its file is missing: opened, the store would be created empty, and a
+// mistyped data directory would pass `verify` with nothing in it.
+func requireStore(cfg config.Config) error {
+	if strings.HasPrefix(cfg.EventStore, "esdb") {
+		return nil
+	}
+	if _, err := os.Stat(cfg.EventsPath()); errors.Is(err, os.ErrNotExist) {
+		return errs.E(errs.Op("cli.requireStore"), errs.NotFound, fmt.Sprintf(
+			"no hay almacén de eventos en %s: compruebe REDENGINE_DATA_DIR (o --data); serve lo crea al arrancar", cfg.EventsPath()))
+	}
+	return nil
+}
+
 // describe words err for the person at the terminal: a classified error
 // (bad input, nothing found, a refused step…) by its message alone, as the
 // API's problem details word it; an internal one whole, with the
 // operations it passed through, for whoever has to look into it.
 func describe(err error) string {
 	msg := err.Error()
-	if k := errs.KindOf(err); k != errs.Internal {
-		if m := errs.MessageOf(err); m != "" {
+	fields := errs.FieldsOf(err)
+	if errs.KindOf(err) != errs.Internal {
+		switch m := errs.MessageOf(err); {
+		case m != "":
 			msg = m
+		case len(fields) > 0:
+			msg = ""
+		default: // the words of what it wraps (a flag's parse error)
+			for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(inner) {
+				if _, ok := inner.(*errs.Error); !ok {
+					msg = inner.Error()
+					break
+				}
+			}
 		}
 	}
-	for _, f := range errs.FieldsOf(err) {
-		if !strings.Contains(msg, f.Field) {
+	for _, f := range fields {
+		switch {
+		case msg == "":
+			msg = fmt.Sprintf("%s: %s", f.Field, f.Reason)
+		case !strings.Contains(msg, f.Field):
 			msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Reason)
 		}
 	}
@@ -161,7 +189,19 @@ func token(cfg config.Config, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func verify(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+func verify(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory (REDENGINE_DATA_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return errs.E(errs.Invalid, "uso: redengine verify [--data DIR]: "+err.Error())
+	}
+	if fs.NArg() > 0 {
+		return errs.E(errs.Invalid, fmt.Sprintf("uso: redengine verify [--data DIR]: argumento de más %q", fs.Arg(0)))
+	}
+	if err := requireStore(cfg); err != nil {
+		return err
+	}
 	clk, err := clock.Parse(cfg.Clock)
 	if err != nil {
 		return err

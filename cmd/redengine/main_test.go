@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,37 @@ func TestVerifyFindsTheBrokenLink(t *testing.T) {
 	if code != 1 || !strings.Contains(out, `stream "case-b" revision 1`) {
 		t.Fatalf("verify after tampering: code %d, out %q, err %q", code, out, errOut)
 	}
+	// --data names the directory; the tampered one still fails through it.
+	t.Setenv("REDENGINE_DATA_DIR", t.TempDir())
+	if code, out, errOut := runCLI(t, "verify", "--data", dir); code != 1 || !strings.Contains(out, `stream "case-b" revision 1`) {
+		t.Fatalf("verify --data: code %d, out %q, err %q", code, out, errOut)
+	}
+}
+
+// TestVerifyRefusesAMissingStore: a mistyped data directory is an error,
+// not an empty store created there that verifies; extra arguments are
+// refused.
+func TestVerifyRefusesAMissingStore(t *testing.T) {
+	missing := t.TempDir() + "/no-such-dir"
+	t.Setenv("REDENGINE_DATA_DIR", missing)
+	for _, args := range [][]string{{"verify"}, {"verify", "--data", missing}, {"projections", "status"}, {"scheduler", "run"},
+		{"fie", "export", "--ccc", "28123456742", "--from", "2026-01-01", "--to", "2026-01-02", "--out", t.TempDir() + "/f.xlsx"}} {
+		code, out, errOut := runCLI(t, args...)
+		if code != 1 || !strings.Contains(errOut, "no hay almacén de eventos en "+missing+"/events.db") || strings.Contains(out, "ok:") {
+			t.Errorf("%v on a missing store: code %d, out %q, err %q", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the missing data directory was created: %v", err)
+	}
+	dir := t.TempDir()
+	t.Setenv("REDENGINE_DATA_DIR", dir)
+	if code, _, errOut := runCLI(t, "verify", "extra"); code != 2 || !strings.Contains(errOut, `argumento de más "extra"`) {
+		t.Errorf("verify extra: code %d, err %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "verify", "--bogus"); code != 2 || !strings.Contains(errOut, "uso: redengine verify") {
+		t.Errorf("verify --bogus: code %d, err %q", code, errOut)
+	}
 }
 
 func TestTokenCommand(t *testing.T) {
@@ -86,7 +118,13 @@ func TestTokenCommand(t *testing.T) {
 }
 
 func TestSchedulerRunByHand(t *testing.T) {
-	t.Setenv("REDENGINE_DATA_DIR", t.TempDir())
+	dir := t.TempDir()
+	t.Setenv("REDENGINE_DATA_DIR", dir)
+	s, err := sqlite.Open(context.Background(), dir+"/events.db") // serve's first start
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 	code, out, errOut := runCLI(t, "scheduler", "run", "--as-of", "2020-01-01T00:00:00Z")
 	if code != 0 || !strings.Contains(out, "pass as of 2020-01-01T00:00:00Z") {
 		t.Fatalf("code %d out %q err %q", code, out, errOut)
@@ -116,6 +154,9 @@ func TestDescribe(t *testing.T) {
 		{"fields", errs.E(errs.Op("config.Load"), errs.Invalid, "configuración no válida", errs.FieldError{Field: "REDENGINE_ADDR", Reason: "debe ser host:puerto"}),
 			"configuración no válida\n  REDENGINE_ADDR: debe ser host:puerto"},
 		{"internal", errs.E(errs.Op("sqlite.Open"), errs.Internal, "disk I/O error"), "sqlite.Open: disk I/O error"},
+		{"a field alone", errs.E(errs.Invalid, errs.FieldError{Field: "--as-of", Reason: "instante RFC 3339 no válido"}),
+			"--as-of: instante RFC 3339 no válido"},
+		{"a flag's error", errs.E(errs.Invalid, errors.New("flag provided but not defined: -x")), "flag provided but not defined: -x"},
 		{"unclassified", errors.New("open /x: permission denied"), "open /x: permission denied"},
 	} {
 		if got := describe(tc.err); got != tc.want {

@@ -19,6 +19,9 @@ func projectionsCmd(ctx context.Context, cfg config.Config, log *slog.Logger, ar
 	if len(args) == 0 {
 		return errs.E(errs.Invalid, "uso: redengine projections status | rebuild NAME")
 	}
+	if err := requireStore(cfg); err != nil {
+		return err
+	}
 	e, err := engine.Open(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -26,6 +26,9 @@ func schedulerCmd(ctx context.Context, cfg config.Config, log *slog.Logger, args
 	if err := fs.Parse(args[1:]); err != nil {
 		return errs.E(errs.Invalid, err)
 	}
+	if err := requireStore(cfg); err != nil {
+		return err
+	}
 	e, err := engine.Open(ctx, cfg, log)
 	if err != nil {
 		return err
