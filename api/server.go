@@ -242,10 +242,12 @@ func (s *Server) authenticate(roles []auth.Role) echo.MiddlewareFunc {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="redengine", error="invalid_token"`)
 				return err
 			}
+			// Set before the role check, so that a refusal's log line
+			// names the role that was refused too.
+			c.Set(principalKey, p)
 			if !slices.Contains(roles, p.Role) {
 				return errs.E(op, errs.Forbidden, "el rol "+string(p.Role)+" no puede usar esta operación")
 			}
-			c.Set(principalKey, p)
 			return next(c)
 		}
 	}

@@ -1,8 +1,10 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +121,29 @@ func TestActingForRightAfterRegistration(t *testing.T) {
 	if p["detail"] != "el usuario no pertenece a ninguna autorización" {
 		t.Errorf("a user of no autorización: %v", p)
 	}
+}
+
+// TestRefusalsAreLoggedWithTheRole: the request log names the caller's
+// role on a refusal for that role too, so an operator sees who was
+// refused.
+func TestRefusalsAreLoggedWithTheRole(t *testing.T) {
+	e := enginetest.New(t)
+	r := e.Get(e.Token(auth.Autorizado, "ana"), "/v1/audit/verify").Want(t, http.StatusForbidden)
+	rid := r.Header.Get("X-Request-Id")
+	for line := range strings.Lines(e.Logs.String()) {
+		var l struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+			Role      string `json:"role"`
+			Status    int    `json:"status"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "request" || l.RequestID != rid {
+			continue
+		}
+		if l.Status != http.StatusForbidden || l.Role != string(auth.Autorizado) {
+			t.Errorf("the refusal's log line: %s", line)
+		}
+		return
+	}
+	t.Errorf("no log line of request %s in:\n%s", rid, e.Logs.String())
 }
