@@ -96,6 +96,7 @@ func New(d Deps) *Server {
 		Generator: func() string { return newRequestID() },
 	}))
 	e.Use(s.observe)
+	e.Use(checkRequestID)
 	e.Use(middleware.Recover())
 
 	s.routes = append(s.routes, s.baseRoutes()...)
@@ -219,6 +220,34 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.Info("request", attrs...)
 		return nil
 	}
+}
+
+// checkRequestID refuses a request whose X-Request-Id would not do as an
+// identifier: it becomes the causation ID on every event of a command, in
+// the hash-chained log, so it is held to 1–128 visible ASCII characters. The
+// refusal answers with a fresh request ID of its own.
+func checkRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if id == "" || validRequestID(id) {
+			return next(c)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, newRequestID())
+		return errs.E(errs.Op("api.checkRequestID"), errs.Invalid,
+			errs.FieldError{Field: echo.HeaderXRequestID, Reason: "de 1 a 128 caracteres ASCII visibles, sin espacios"})
+	}
+}
+
+func validRequestID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '!' || id[i] > '~' {
+			return false
+		}
+	}
+	return id != ""
 }
 
 const principalKey = "redengine.principal"

@@ -57,8 +57,23 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			}
 		}
 	}
+	// X-Request-Id becomes the causation ID in the hash-chained log: one
+	// that is too long or not visible ASCII is refused, with a fresh ID.
+	for name, id := range map[string]string{"too long": strings.Repeat("r", 129), "a space": "req 1", "not ascii": "petición-1"} {
+		r := e.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/cases", Token: tokens["/v1/cases"], Body: `{}`,
+			Headers: map[string]string{"X-Request-Id": id}})
+		p := r.Map(t)
+		errsOf, _ := p["errors"].([]any)
+		if r.Status != http.StatusBadRequest || len(errsOf) != 1 || errsOf[0].(map[string]any)["field"] != "X-Request-Id" ||
+			r.Header.Get("X-Request-Id") == id || r.Header.Get("X-Request-Id") == "" {
+			t.Errorf("X-Request-Id %s: %d %v (answered X-Request-Id %q)", name, r.Status, p, r.Header.Get("X-Request-Id"))
+		}
+	}
 	if after := head(); after != before {
 		t.Errorf("hostile input moved the log from %s to %s", before, after)
 	}
-	e.Get("", "/healthz").Want(t, http.StatusOK)
+	ok := e.Do(enginetest.Request{Method: http.MethodGet, Path: "/healthz", Headers: map[string]string{"X-Request-Id": "req-xyz/789=="}}).Want(t, http.StatusOK)
+	if got := ok.Header.Get("X-Request-Id"); got != "req-xyz/789==" {
+		t.Errorf("a valid X-Request-Id is echoed: got %q", got)
+	}
 }
