@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"redengine/commands"
@@ -50,13 +49,6 @@ func commandMeta(c echo.Context, authorization string) (commands.Meta, error) {
 		CausationID:   c.Response().Header().Get(echo.HeaderXRequestID),
 		Actor:         eventstore.Actor{ID: p.Subject, Role: string(p.Role), Authorization: authorization},
 	}, nil
-}
-
-// systemMeta is the metadata of a command the engine issues itself (the
-// scheduler), with a deterministic command ID.
-func systemMeta(commandID uuid.UUID, causation string) commands.Meta {
-	return commands.Meta{CommandID: commandID, CausationID: causation,
-		Actor: eventstore.Actor{ID: "redengine", Role: "system"}}
 }
 
 // written sets the headers every command answer carries: the global position

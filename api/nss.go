@@ -507,7 +507,7 @@ func (m *NSS) EliminateDue(ctx context.Context, d scheduler.Deadline, commandID 
 	if !l.Exists {
 		return 0, errs.E(op, errs.NotFound, "la asignación de NSS del plazo no existe")
 	}
-	meta := systemMeta(commandID, d.ID)
+	meta := scheduler.Meta(d, commandID)
 	if l.State.Status != nss.StatusAssigned {
 		if l.State.Status == nss.StatusEliminated {
 			return scheduler.AlreadyDone, m.release(ctx, l.State, meta, nss.ReleaseEliminated)

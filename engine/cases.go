@@ -123,13 +123,6 @@ func (d caseDeadlines) mapEvent(ev eventstore.Event) ([]scheduler.Change, error)
 	return out, nil
 }
 
-// systemMeta is the metadata of a command the scheduler issues for a due
-// deadline.
-func systemMeta(dl scheduler.Deadline, id uuid.UUID) commands.Meta {
-	return commands.Meta{CommandID: id, CausationID: "deadline:" + dl.ID,
-		Actor: eventstore.Actor{ID: "scheduler", Role: cases.RoleSystem}}
-}
-
 // closeDeOficio closes the case of a due close_de_oficio deadline, emailing
 // the autorización's contact address. A case that no longer waits on that
 // requerimiento (answered, resolved, closed) makes the deadline moot.
@@ -149,7 +142,7 @@ func (d caseDeadlines) closeDeOficio(ctx context.Context, dl scheduler.Deadline,
 		}
 		contact = a.State.ContactEmail
 	}
-	meta := systemMeta(dl, id)
+	meta := scheduler.Meta(dl, id)
 	res, err := d.cases.Handle(ctx, dl.Target, meta, d.decider.CloseDeOficio(cases.SystemCommand{Actor: meta.Actor, Contact: contact}))
 	return outcome(ctx, d.cases, dl, res.Duplicate, err, func(s cases.State) bool {
 		due, ok := s.Deadline()
@@ -160,7 +153,7 @@ func (d caseDeadlines) closeDeOficio(ctx context.Context, dl scheduler.Deadline,
 // rejectNotification records that the notification of a due
 // reject_notification deadline is deemed rejected.
 func (d caseDeadlines) rejectNotification(ctx context.Context, dl scheduler.Deadline, id uuid.UUID) (scheduler.Outcome, error) {
-	meta := systemMeta(dl, id)
+	meta := scheduler.Meta(dl, id)
 	res, err := d.cases.Handle(ctx, dl.Target, meta, d.decider.RejectNotification(cases.SystemCommand{Actor: meta.Actor}))
 	return outcome(ctx, d.cases, dl, res.Duplicate, err, func(s cases.State) bool {
 		return s.Desistimiento != nil && s.Desistimiento.NotificationState == cases.PuestaADisposicion

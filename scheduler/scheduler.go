@@ -36,6 +36,16 @@ type Deadline struct {
 	Payload json.RawMessage
 }
 
+// Meta is the metadata of the command a pass issues for a due deadline:
+// the pass's deterministic command ID, the deadline as its cause
+// ("deadline:<id>"), and the scheduler as its actor (role system). Every
+// kind of deadline records the same, so an auditor tells the scheduler's
+// acts from anyone else's by one actor.
+func Meta(d Deadline, commandID uuid.UUID) commands.Meta {
+	return commands.Meta{CommandID: commandID, CausationID: "deadline:" + d.ID,
+		Actor: eventstore.Actor{ID: "scheduler", Role: "system"}}
+}
+
 // CommandID is the deterministic command ID of acting on d: UUIDv5 of the
 // deadline's ID and due instant. Every pass, on every node, issues the same
 // command for the same deadline; a deadline moved to another instant gets
