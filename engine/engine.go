@@ -403,11 +403,7 @@ func (e *Engine) Run(ctx context.Context, out io.Writer) error {
 // serveDebug serves Go's profiles (net/http/pprof) on Config.DebugAddr
 // until ctx ends: CPU, heap, goroutines, for measuring a running engine
 // (docs/operations.md). Only on that address, never on the API's.
-func (e *Engine) serveDebug(ctx context.Context, wg *sync.WaitGroup) error {
-	l, err := net.Listen("tcp", e.Config.DebugAddr)
-	if err != nil {
-		return errs.E(errs.Op("engine.serveDebug"), errs.Unavailable, err)
-	}
+func (e *Engine) serveDebug(ctx context.Context, l net.Listener, wg *sync.WaitGroup) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -426,13 +422,27 @@ func (e *Engine) serveDebug(ctx context.Context, wg *sync.WaitGroup) error {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
-	return nil
 }
 
 // Serve is Run on a given listener.
 func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error {
 	defer e.Close()
 	url := "http://" + l.Addr().String()
+	// The profiles' address is taken before anything says the engine
+	// serves: a taken address stops the start, not a running engine.
+	var debugL net.Listener
+	if e.Config.DebugAddr != "" {
+		dl, err := net.Listen("tcp", e.Config.DebugAddr)
+		if err != nil {
+			return errs.E(errs.Op("engine.Serve"), errs.Unavailable, "no se puede escuchar en REDENGINE_DEBUG_ADDR "+e.Config.DebugAddr, err)
+		}
+		debugL = dl
+		defer func() {
+			if debugL != nil {
+				debugL.Close()
+			}
+		}()
+	}
 	if e.Config.Demo {
 		if err := e.LoadDemo(ctx); err != nil {
 			return err
@@ -459,12 +469,9 @@ func (e *Engine) Serve(ctx context.Context, l net.Listener, out io.Writer) error
 		defer wg.Done()
 		e.watchLag(bg, 15*time.Second)
 	}()
-	if e.Config.DebugAddr != "" {
-		if err := e.serveDebug(bg, &wg); err != nil {
-			stopBG()
-			wg.Wait()
-			return err
-		}
+	if debugL != nil {
+		e.serveDebug(bg, debugL, &wg)
+		debugL = nil // the profiles' server closes it
 	}
 	if e.Mailer != nil {
 		wg.Add(1)

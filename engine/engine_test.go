@@ -1,7 +1,9 @@
 package engine_test
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -12,9 +14,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"redengine/auth"
+	"redengine/clock"
 	"redengine/config"
 	"redengine/docs"
+	"redengine/engine"
 	"redengine/engine/enginetest"
+	"redengine/errs"
 	"redengine/eventstore"
 )
 
@@ -147,5 +152,39 @@ func TestDebugProfiles(t *testing.T) {
 	api.Body.Close()
 	if api.StatusCode == http.StatusOK {
 		t.Fatal("the API's address serves the profiles")
+	}
+}
+
+// TestDebugAddressTaken: a profiles' address already in use stops the
+// start with a message naming it, before the engine says it serves.
+func TestDebugAddressTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := config.Default()
+	cfg.DataDir, cfg.JWTSecret, cfg.Clock = t.TempDir(), enginetest.Secret, "manual:2026-11-27T09:00:00Z"
+	cfg.DebugAddr = taken.Addr().String()
+	clk, err := clock.Parse(cfg.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs, out bytes.Buffer
+	e, err := engine.OpenWith(t.Context(), cfg, clk, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = e.Serve(t.Context(), l, &out)
+	if err == nil || !strings.Contains(errs.MessageOf(err), "REDENGINE_DEBUG_ADDR "+cfg.DebugAddr) {
+		t.Fatalf("Serve with the profiles' address taken: %v", err)
+	}
+	if strings.Contains(logs.String(), `"msg":"serving"`) || out.Len() > 0 {
+		t.Errorf("the engine said it serves:\n%s%s", out.String(), logs.String())
 	}
 }
