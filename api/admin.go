@@ -62,6 +62,9 @@ func (a Admin) setClock(c echo.Context) error {
 	if err != nil {
 		return errs.E(op, errs.Invalid, errs.FieldError{Field: "now", Reason: "instante RFC 3339 no válido, p. ej. 2026-12-01T09:00:00+01:00"})
 	}
+	if !t.Before(clock.Limit()) {
+		return errs.E(op, errs.Invalid, errs.FieldError{Field: "now", Reason: clock.LimitReason})
+	}
 	if err := a.Manual.Set(t); err != nil {
 		return err
 	}

@@ -44,6 +44,9 @@ func (m *Manual) Now() time.Time {
 func (m *Manual) Set(t time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !t.Before(Limit()) {
+		return errs.E(errs.Op("clock.Set"), errs.Invalid, LimitReason)
+	}
 	if t.Before(m.now) {
 		return errs.E(errs.Op("clock.Set"), errs.Precondition,
 			fmt.Sprintf("el reloj no puede retroceder: ahora es %s", m.now.Format(time.RFC3339)))
@@ -61,6 +64,15 @@ func (m *Manual) Advance(d time.Duration) {
 	}
 }
 
+// Limit is the first instant a manual clock may not reach: the engine
+// writes four-digit years (case numbers, RFC 3339 in JSON), and a deadline
+// set just before it still ends long before year 10000.
+func Limit() time.Time { return time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+// LimitReason says why an instant past Limit is refused, in the words of
+// the people who set the clock.
+const LimitReason = "el reloj manual no admite instantes desde el año 9000"
+
 // Parse reads a clock specification: "" or "system" for the machine's clock,
 // "manual:<RFC3339>" for a manual clock standing at that instant.
 func Parse(spec string) (Clock, error) {
@@ -71,6 +83,9 @@ func Parse(spec string) (Clock, error) {
 		t, err := time.Parse(time.RFC3339, strings.TrimPrefix(spec, "manual:"))
 		if err != nil {
 			return nil, errs.E(errs.Op("clock.Parse"), errs.Invalid, "REDENGINE_CLOCK: instante no válido, se espera manual:<RFC3339>", err)
+		}
+		if !t.Before(Limit()) {
+			return nil, errs.E(errs.Op("clock.Parse"), errs.Invalid, "REDENGINE_CLOCK: "+LimitReason)
 		}
 		return NewManual(t), nil
 	}

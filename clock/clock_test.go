@@ -24,6 +24,13 @@ func TestManualNeverGoesBack(t *testing.T) {
 	if err := m.Set(t0.Add(48 * time.Hour)); err != nil || !m.Now().Equal(t0.Add(48*time.Hour)) {
 		t.Errorf("set forward: %v %v", err, m.Now())
 	}
+	// Not to year 9000 or later: the engine writes four-digit years.
+	if err := m.Set(Limit()); !errs.Is(errs.Invalid, err) || !m.Now().Equal(t0.Add(48*time.Hour)) {
+		t.Errorf("set to the limit: %v, now %v", err, m.Now())
+	}
+	if err := m.Set(Limit().Add(-time.Second)); err != nil {
+		t.Errorf("set just before the limit: %v", err)
+	}
 }
 
 func TestParse(t *testing.T) {
@@ -36,6 +43,9 @@ func TestParse(t *testing.T) {
 		{"system", false, false},
 		{"manual:2026-01-01T00:00:00+01:00", true, false},
 		{"manual:yesterday", false, true},
+		{"manual:8999-12-31T23:59:59Z", true, false},
+		{"manual:9000-01-01T00:00:00Z", false, true},
+		{"manual:9999-12-31T23:59:59Z", false, true},
 		{"wall", false, true},
 	} {
 		c, err := Parse(tc.spec)

@@ -80,6 +80,12 @@ func TestManualClock(t *testing.T) {
 		t.Errorf("now %v", r["now"])
 	}
 	e.Post(admin, "/v1/admin/clock", map[string]string{"now": "2026-11-30T10:00:00Z"}).Want(t, http.StatusConflict)
+	// Year 9000 and later are refused: a deadline set there would end past
+	// year 9999, which no RFC 3339 instant can name.
+	far := e.Post(admin, "/v1/admin/clock", map[string]string{"now": "9999-12-31T23:59:59Z"}).Want(t, http.StatusBadRequest).Map(t)
+	if errsOf, _ := far["errors"].([]any); len(errsOf) != 1 || errsOf[0].(map[string]any)["field"] != "now" {
+		t.Errorf("the clock to year 9999: %v", far)
+	}
 	e.Post(admin, "/v1/admin/scheduler/run", nil).Want(t, http.StatusOK)
 
 	sys := enginetest.New(t, func(c *config.Config) { c.Clock = "" })
