@@ -905,8 +905,8 @@ type VerifiedDocument struct {
 
 func (m *Cases) verify(c echo.Context) error {
 	const op = errs.Op("api.documents.verify")
-	code := cases.NormalizeCode(c.Param("code"))
-	if len(code) != 29 {
+	code, ok := cases.NormalizeCode(c.Param("code"))
+	if !ok {
 		return errs.E(op, errs.Invalid, errs.FieldError{Field: "code", Reason: "un código de verificación tiene 24 letras (A-Z) o cifras (2-7)"})
 	}
 	ctx := c.Request().Context()

@@ -154,6 +154,10 @@ func TestCaseTramiteClosedDeOficioThenNotificationRejected(t *testing.T) {
 		t.Error("an invented code is authentic")
 	}
 	w.e.Get("", "/v1/documents/verify/1234").Want(t, http.StatusBadRequest)
+	// The true code with characters outside its alphabet is malformed,
+	// not authentic.
+	w.e.Get("", "/v1/documents/verify/"+code+"-0000-1111").Want(t, http.StatusBadRequest)
+	w.e.Get("", "/v1/documents/verify/"+strings.Replace(code, "-", "0-", 1)).Want(t, http.StatusBadRequest)
 
 	// 10 días naturales from Tuesday 22 December, not moved: rejected from
 	// Saturday 2 January 00:00 (the 1st is a holiday, and it does not matter).

@@ -233,9 +233,64 @@ func TestVerificationCode(t *testing.T) {
 			t.Fatal("code does not depend on all its inputs")
 		}
 	}
-	if cases.NormalizeCode(strings.ToLower(strings.ReplaceAll(a, "-", " "))) != a {
-		t.Fatalf("NormalizeCode(%q) round trip failed", a)
+	if got, ok := cases.NormalizeCode(strings.ToLower(strings.ReplaceAll(a, "-", " "))); !ok || got != a {
+		t.Fatalf("NormalizeCode(%q) round trip failed: %q %v", a, got, ok)
 	}
+}
+
+// TestNormalizeCode: a code typed by a person may differ in case, hyphens
+// and spaces; anything else, or another length, is no code at all.
+func TestNormalizeCode(t *testing.T) {
+	const want = "P2ZG-6EKM-MSIS-MCND-2HXK-PJ2A"
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{want, true},
+		{"p2zg6ekmmsismcnd2hxkpj2a", true},
+		{" P2ZG 6EKM-MSIS MCND-2HXK PJ2A ", true},
+		{"P2ZG-6EKM-MSIS-MCND-2HXK-PJ2A-0000-1111", false}, // 0 and 1 are not of the alphabet
+		{"P2ZG0-6EKM1-MSIS8-MCND9-2HXK-PJ2A", false},
+		{"P2ZG-6EKM-MSIS-MCND-2HXK-PJ2", false},   // 23
+		{"P2ZG-6EKM-MSIS-MCND-2HXK-PJ2AA", false}, // 25
+		{"P2ZG-6EKM-MSIS-MCND-2HXK-PJ2Á", false},
+		{"P2ZG_6EKM_MSIS_MCND_2HXK_PJ2A", false},
+		{"", false},
+	} {
+		got, ok := cases.NormalizeCode(tc.in)
+		if ok != tc.ok || (ok && got != want) {
+			t.Errorf("NormalizeCode(%q) = %q, %v; want ok=%v", tc.in, got, ok, tc.ok)
+		}
+	}
+}
+
+// FuzzNormalizeCode: whatever is typed, an accepted code is 24 characters
+// of the alphabet grouped by four, and normalizing it again changes nothing.
+func FuzzNormalizeCode(f *testing.F) {
+	for _, s := range []string{"P2ZG-6EKM-MSIS-MCND-2HXK-PJ2A", "p2zg6ekmmsismcnd2hxkpj2a", "P2ZG0-6EKM1", "", "----", "ÁÁ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := cases.NormalizeCode(s)
+		if !ok {
+			return
+		}
+		if len(got) != 29 || strings.Count(got, "-") != 5 {
+			t.Fatalf("NormalizeCode(%q) = %q", s, got)
+		}
+		for i, r := range got {
+			if i%5 == 4 {
+				if r != '-' {
+					t.Fatalf("NormalizeCode(%q) = %q: no hyphen at %d", s, got, i)
+				}
+			} else if (r < 'A' || r > 'Z') && (r < '2' || r > '7') {
+				t.Fatalf("NormalizeCode(%q) = %q: %q is not of the alphabet", s, got, r)
+			}
+		}
+		if again, ok := cases.NormalizeCode(got); !ok || again != got {
+			t.Fatalf("NormalizeCode(%q) = %q, again %q %v", s, got, again, ok)
+		}
+	})
 }
 
 func TestDeadlines(t *testing.T) {

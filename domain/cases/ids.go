@@ -74,15 +74,24 @@ func groupByFour(s string) string {
 	return b.String()
 }
 
-// NormalizeCode upper-cases a code typed by a person and removes spaces, so
-// it can be compared with a stored one; hyphens are put back every four
-// characters.
-func NormalizeCode(s string) string {
+// NormalizeCode reads a code typed by a person, so it can be compared with a
+// stored one: letters in either case, the digits 2–7, hyphens and spaces
+// anywhere; it returns the code upper-cased with hyphens every four
+// characters, and false when anything else is in it or it has not 24
+// characters of its alphabet (a malformed code is no code, never a match).
+func NormalizeCode(s string) (string, bool) {
 	var raw strings.Builder
 	for _, r := range strings.ToUpper(s) {
-		if (r >= 'A' && r <= 'Z') || (r >= '2' && r <= '7') {
+		switch {
+		case (r >= 'A' && r <= 'Z') || (r >= '2' && r <= '7'):
 			raw.WriteRune(r)
+		case r == '-' || r == ' ':
+		default:
+			return "", false
 		}
 	}
-	return groupByFour(raw.String())
+	if raw.Len() != 24 {
+		return "", false
+	}
+	return groupByFour(raw.String()), true
 }
