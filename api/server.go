@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/trace"
 	"slices"
 	"strconv"
@@ -97,6 +98,7 @@ func New(d Deps) *Server {
 	}))
 	e.Use(s.observe)
 	e.Use(checkRequestID)
+	e.Use(checkQuery)
 	e.Use(middleware.Recover())
 
 	s.routes = append(s.routes, s.baseRoutes()...)
@@ -235,6 +237,21 @@ func checkRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set(echo.HeaderXRequestID, newRequestID())
 		return errs.E(errs.Op("api.checkRequestID"), errs.Invalid,
 			errs.FieldError{Field: echo.HeaderXRequestID, Reason: "de 1 a 128 caracteres ASCII visibles, sin espacios"})
+	}
+}
+
+// checkQuery refuses a query string Go would read only in part: a pair
+// with a ';' or a malformed %-escape is dropped by url.Values, so the
+// filter it held would be ignored silently (a revision, an asOf, a limit).
+func checkQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if raw := c.Request().URL.RawQuery; raw != "" {
+			if _, err := url.ParseQuery(raw); err != nil {
+				return errs.E(errs.Op("api.checkQuery"), errs.Invalid,
+					"la consulta de la URL no es válida: lleva un ';' o un '%' sin codificar; codifique cada valor (%3B, %25)", err)
+			}
+		}
+		return next(c)
 	}
 }
 
