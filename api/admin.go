@@ -35,7 +35,7 @@ type Admin struct {
 // Routes of the admin module.
 func (a Admin) Routes() []Route {
 	admin := []auth.Role{auth.Admin}
-	rs := []Route{{Method: http.MethodPost, Path: "/v1/admin/scheduler/run", Roles: admin, Summary: "Run a scheduler pass now", Handler: a.run}}
+	rs := []Route{{Method: http.MethodPost, Path: "/v1/admin/scheduler/run", Roles: admin, Summary: "Run a scheduler pass now", Handler: a.run, NoBody: true}}
 	if a.Manual != nil {
 		rs = append(rs, Route{Method: http.MethodPost, Path: "/v1/admin/clock", Roles: admin, Summary: "Move the manual clock forward and run a pass", Handler: a.setClock})
 	}

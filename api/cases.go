@@ -84,7 +84,7 @@ func (m *Cases) Routes() []Route {
 		{Method: http.MethodGet, Path: "/v1/desistimientos", Roles: caseReaders, Summary: "List Resoluciones de Desistimiento", Handler: m.listDesistimientos},
 		{Method: http.MethodGet, Path: "/v1/desistimientos/:id", Roles: caseReaders, Summary: "A desistimiento and its whole trail", Handler: m.getDesistimiento},
 		{Method: http.MethodGet, Path: "/v1/desistimientos/:id/document", Roles: caseReaders, Summary: "The resolution as PDF", Handler: m.document},
-		{Method: http.MethodPost, Path: "/v1/notifications/:id/access", Roles: autorizados, Summary: "Access a notification (puesta a disposición)", Handler: m.access},
+		{Method: http.MethodPost, Path: "/v1/notifications/:id/access", Roles: autorizados, Summary: "Access a notification (puesta a disposición)", Handler: m.access, NoBody: true},
 		{Method: http.MethodGet, Path: "/v1/documents/verify/:code", Summary: "Check a verification code", Handler: m.verify},
 	}
 }

@@ -48,6 +48,29 @@ func decodeJSON(c echo.Context, dst any) error {
 	return decodeBytes(body, dst)
 }
 
+// noBody refuses a body on a command that takes none (a confirmation, an
+// access): nothing, whitespace, {} or null are accepted, anything else is a
+// 400, so that a client that meant to send data learns that none is read.
+func noBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		const op = errs.Op("api.noBody")
+		body, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return &statusError{status: http.StatusRequestEntityTooLarge,
+					err: errs.E(op, errs.Invalid, fmt.Sprintf("el cuerpo supera %d bytes", mbe.Limit))}
+			}
+			return errs.E(op, errs.Invalid, "no se pudo leer el cuerpo", err)
+		}
+		switch string(bytes.TrimSpace(body)) {
+		case "", "{}", "null":
+			return next(c)
+		}
+		return errs.E(op, errs.Invalid, "esta operación no lleva cuerpo: envíela vacía (o {})")
+	}
+}
+
 // decodeBytes is decodeJSON's check of an already-read body.
 func decodeBytes(body []byte, dst any) error {
 	const op = errs.Op("api.decode")

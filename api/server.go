@@ -41,6 +41,9 @@ type Route struct {
 	// MaxBody, when set, replaces the configured body limit for this route
 	// (file uploads).
 	MaxBody int64
+	// NoBody marks a command that reads no body: one with content is
+	// refused (400) rather than ignored.
+	NoBody bool
 }
 
 // Public reports whether the route needs no token.
@@ -124,6 +127,9 @@ func New(d Deps) *Server {
 			if limiter != nil {
 				mw = append(mw, limiter)
 			}
+		}
+		if r.NoBody {
+			mw = append(mw, noBody)
 		}
 		e.Add(r.Method, r.Path, r.Handler, mw...)
 	}

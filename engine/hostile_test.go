@@ -70,6 +70,22 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			t.Errorf("X-Request-Id %s: %d %v (answered X-Request-Id %q)", name, r.Status, p, r.Header.Get("X-Request-Id"))
 		}
 	}
+	// A command that takes no body refuses one, rather than ignore it.
+	for _, body := range []string{`garbage`, `[]`, `{"text":"x"}`} {
+		for _, path := range []string{"/v1/admin/scheduler/run", "/v1/nss-assignments/00000000-0000-0000-0000-000000000000/confirm"} {
+			tok := admin
+			if strings.HasPrefix(path, "/v1/nss") {
+				tok = tokens["/v1/nss-assignments"]
+			}
+			r := e.Do(enginetest.Request{Method: http.MethodPost, Path: path, Token: tok, Body: body, Type: "application/json"})
+			if p := r.Map(t); r.Status != http.StatusBadRequest || p["detail"] != "esta operación no lleva cuerpo: envíela vacía (o {})" {
+				t.Errorf("POST %s with %s: %d %v", path, body, r.Status, p)
+			}
+		}
+	}
+	for _, body := range []string{``, `{}`, ` null `} {
+		e.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/admin/scheduler/run", Token: admin, Body: body, Type: "application/json"}).Want(t, http.StatusOK)
+	}
 	// A query Go would read only in part (a ';', a bad %-escape) is
 	// refused, not read without the pair that held the filter.
 	for _, q := range []string{"limit=0;x", "limit=%ZZ", "minPosition=99999999;", "cursor=garbage;"} {
