@@ -159,6 +159,9 @@ func (m *Cases) open(c echo.Context) error {
 	}
 	p, _ := principalOf(c)
 	ctx := c.Request().Context()
+	if o := cases.Origin(in.Origin); o != "" && o != cases.OriginAutorizado && o != cases.OriginTGSS {
+		return errs.E(op, errs.Invalid, errs.FieldError{Field: "origin", Reason: "origen no válido: autorizado o tgss"})
+	}
 	if p.Role == auth.Autorizado && in.Origin != "" && in.Origin != string(cases.OriginAutorizado) {
 		return errs.E(op, errs.Forbidden, "solo un tramitador puede abrir un caso con origen TGSS")
 	}

@@ -70,6 +70,13 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			t.Errorf("X-Request-Id %s: %d %v (answered X-Request-Id %q)", name, r.Status, p, r.Header.Get("X-Request-Id"))
 		}
 	}
+	// An unknown origin is bad input (400 naming it), not a refusal.
+	for _, tok := range []string{tokens["/v1/cases"], e.Token(auth.Tramitador, "tram")} {
+		p := e.Post(tok, "/v1/cases", map[string]any{"origin": "bogus", "authorization": "1000001"}).Want(t, http.StatusBadRequest).Map(t)
+		if errsOf, _ := p["errors"].([]any); len(errsOf) != 1 || errsOf[0].(map[string]any)["field"] != "origin" {
+			t.Errorf("origin bogus: %v", p)
+		}
+	}
 	// A command that takes no body refuses one, rather than ignore it.
 	for _, body := range []string{`garbage`, `[]`, `{"text":"x"}`} {
 		for _, path := range []string{"/v1/admin/scheduler/run", "/v1/nss-assignments/00000000-0000-0000-0000-000000000000/confirm"} {

@@ -199,7 +199,7 @@ func checkEmail(s string) error {
 func Register(r Registered) commands.Decide[State] {
 	return func(s State, _ time.Time) ([]any, error) {
 		if s.Registered {
-			return nil, errs.E(errs.Op("authorizations.Register"), errs.Conflict,
+			return nil, errs.E(errs.Op("authorizations.Register"), errs.Precondition,
 				fmt.Sprintf("la autorización %s ya está registrada", s.Number))
 		}
 		return []any{r}, nil

@@ -14,7 +14,7 @@ func registered() Registered {
 func TestRegister(t *testing.T) {
 	r := registered()
 	scenario.For(Aggregate()).When(Register(r)).Then(t, r)
-	scenario.For(Aggregate()).Given(r).When(Register(r)).ThenError(t, errs.Conflict)
+	scenario.For(Aggregate()).Given(r).When(Register(r)).ThenError(t, errs.Precondition)
 }
 
 func TestSetContact(t *testing.T) {

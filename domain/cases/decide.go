@@ -261,6 +261,9 @@ func emailTo(s State, n int, contact, template string, extra map[string]string, 
 func (d *Decider) ValidateOpen(cmd OpenCase) error {
 	const op = errs.Op("cases.Open")
 	origin := cmd.Origin
+	if origin != "" && origin != OriginAutorizado && origin != OriginTGSS {
+		return errs.E(op, errs.Invalid, errs.FieldError{Field: "origin", Reason: "origen no válido: autorizado o tgss"})
+	}
 	switch cmd.Actor.Role {
 	case RoleAutorizado:
 		if origin == "" {

@@ -124,6 +124,7 @@ func TestOpenInputRules(t *testing.T) {
 			c.Materia, c.Categoria, c.Subcategoria = clConsulta[0], clConsulta[1], clConsulta[2]
 		}), "type"},
 		"unknown type":           {mod(func(c *cases.OpenCase) { c.Type = "queja" }), "type"},
+		"unknown origin":         {mod(func(c *cases.OpenCase) { c.Origin = "bogus" }), "origin"},
 		"required field missing": {mod(func(c *cases.OpenCase) { c.ExtraData = map[string]string{"ccc": "28123456742"} }), "extraData.naf"},
 		"required field bad":     {mod(func(c *cases.OpenCase) { c.ExtraData["ccc"] = "28123456743" }), "extraData.ccc"},
 		"bad date":               {mod(func(c *cases.OpenCase) { c.ExtraData["fechaReal"] = "31/02/2021" }), "extraData.fechaReal"},
