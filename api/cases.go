@@ -299,6 +299,14 @@ func queryDate(c echo.Context, name string, f *errs.Fields) *calendar.Date {
 	return &d
 }
 
+// checkRange names toName when a range ends before it starts: such a range
+// selects nothing, and an empty answer would hide the mistake.
+func checkRange(from, to *calendar.Date, fromName, toName string, f *errs.Fields) {
+	if from != nil && to != nil && to.Before(*from) {
+		f.Add(toName, "es anterior a "+fromName)
+	}
+}
+
 func queryInt(c echo.Context, name string, lo, hi, def int, f *errs.Fields) int {
 	v := c.QueryParam(name)
 	if v == "" {
@@ -322,6 +330,7 @@ func (m *Cases) list(c echo.Context) error {
 		OpenedFrom: queryDate(c, "openedFrom", &f), OpenedTo: queryDate(c, "openedTo", &f),
 		Limit: queryInt(c, "limit", 1, 500, 50, &f),
 	}
+	checkRange(filter.OpenedFrom, filter.OpenedTo, "openedFrom", "openedTo", &f)
 	if s := cases.Status(filter.State); s != "" && !slices.Contains([]cases.Status{cases.Abierto, cases.EnTramitacion,
 		cases.PendienteInformacion, cases.Resuelto, cases.Cerrado, cases.CerradoDeOficio}, s) {
 		f.Add("state", "abierto, en_tramitacion, pendiente_informacion, resuelto, cerrado o cerrado_de_oficio")
@@ -598,6 +607,7 @@ func (m *Cases) listDesistimientos(c echo.Context) error {
 		From: queryDate(c, "from", &f), To: queryDate(c, "to", &f),
 		Limit: queryInt(c, "limit", 1, 1000, 100, &f), Offset: queryInt(c, "offset", 0, 1<<30, 0, &f),
 	}
+	checkRange(filter.From, filter.To, "from", "to", &f)
 	if len(f) > 0 {
 		return errs.E(op, errs.Invalid, f)
 	}

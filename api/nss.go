@@ -615,6 +615,7 @@ func (m *NSS) list(c echo.Context) error {
 		From:  queryDate(c, "from", &f), To: queryDate(c, "to", &f),
 		Limit: queryInt(c, "limit", 1, 500, 100, &f), Offset: queryInt(c, "offset", 0, 1<<30, 0, &f),
 	}
+	checkRange(filter.From, filter.To, "from", "to", &f)
 	if s := nss.Status(filter.State); s != "" && !slices.Contains(nssStates, s) {
 		f.Add("state", "pending_confirmation, cancelled, assigned, alta_requested, consolidated o eliminated")
 	}
@@ -752,6 +753,7 @@ func (m *NSS) eliminations(c echo.Context) error {
 		From:   queryDate(c, "from", &f), To: queryDate(c, "to", &f),
 		Limit: queryInt(c, "limit", 1, 1000, 100, &f), Offset: queryInt(c, "offset", 0, 1<<30, 0, &f),
 	}
+	checkRange(filter.From, filter.To, "from", "to", &f)
 	if r := nss.EliminationReason(filter.Reason); r != "" && r != nss.ReasonNoAlta && r != nss.ReasonAltaAnnulled {
 		f.Add("reason", "no_alta o alta_annulled")
 	}

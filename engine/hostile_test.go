@@ -77,6 +77,26 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			t.Errorf("origin bogus: %v", p)
 		}
 	}
+	// A date range that ends before it starts is a 400 naming its end, not
+	// an empty page.
+	comp := e.Token(auth.Compliance, "comp")
+	for path, end := range map[string]string{
+		"/v1/cases?openedFrom=2026-12-01&openedTo=2026-01-01":        "openedTo",
+		"/v1/desistimientos?from=2026-12-01&to=2026-01-01":           "to",
+		"/v1/nss-assignments?from=2026-12-01&to=2026-01-01":          "to",
+		"/v1/nss-eliminations?from=2026-12-01&to=2026-01-01":         "to",
+		"/v1/nss-eliminations?from=2026-12-01&to=2026-12-01&limit=1": "",
+	} {
+		r := e.Get(comp, path)
+		if end == "" {
+			r.Want(t, http.StatusOK) // one day: from = to
+			continue
+		}
+		p := r.Want(t, http.StatusBadRequest).Map(t)
+		if errsOf, _ := p["errors"].([]any); len(errsOf) != 1 || errsOf[0].(map[string]any)["field"] != end {
+			t.Errorf("GET %s: %v", path, p)
+		}
+	}
 	// A command that takes no body refuses one, rather than ignore it.
 	for _, body := range []string{`garbage`, `[]`, `{"text":"x"}`} {
 		for _, path := range []string{"/v1/admin/scheduler/run", "/v1/nss-assignments/00000000-0000-0000-0000-000000000000/confirm"} {
