@@ -164,6 +164,9 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 // refuse answers 400 for a malformed file with every error found.
 func (m *FIE) refuse(c echo.Context, pe *fie.ParseError) error {
 	msg := fmt.Sprintf("fichero FIE rechazado entero: %d errores; no se ha guardado nada", len(pe.Errors))
+	if len(pe.Errors) == 1 {
+		msg = "fichero FIE rechazado entero: 1 error; no se ha guardado nada"
+	}
 	if pe.Truncated {
 		msg = fmt.Sprintf("fichero FIE rechazado entero: más de %d errores (se muestran los primeros); no se ha guardado nada", len(pe.Errors))
 	}

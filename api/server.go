@@ -281,8 +281,9 @@ func (s *Server) authenticate(roles []auth.Role) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			const op = errs.Op("api.auth")
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
-			token, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok || strings.TrimSpace(token) == "" {
+			// The scheme is case-insensitive (RFC 9110 §11.1): "bearer" too.
+			scheme, token, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="redengine"`)
 				return errs.E(op, errs.Unauthenticated, "se requiere un token Bearer")
 			}

@@ -156,3 +156,26 @@ func TestRefusalsAreLoggedWithTheRole(t *testing.T) {
 	}
 	t.Errorf("no log line of request %s in:\n%s", rid, e.Logs.String())
 }
+
+// TestBearerSchemeIsCaseInsensitive: "bearer" and "BEARER" name the same
+// scheme (RFC 9110 §11.1); another scheme is still a 401.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	e := enginetest.New(t)
+	tok := e.Token(auth.Auditor, "aud")
+	for scheme, want := range map[string]int{"Bearer": http.StatusOK, "bearer": http.StatusOK, "BEARER": http.StatusOK,
+		"Basic": http.StatusUnauthorized, "Bearer\t": http.StatusUnauthorized} {
+		req, err := http.NewRequest(http.MethodGet, e.URL+"/v1/audit/verify", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", scheme+" "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("scheme %q: %d, want %d", scheme, resp.StatusCode, want)
+		}
+	}
+}
