@@ -6,7 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"redengine/catalog/casia"
 	"redengine/commands"
@@ -194,15 +197,20 @@ func checkMessage(op errs.Op, cmd TextCommand) error {
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// checkText validates a required text field.
+// checkText validates a required text field: not blank, valid UTF-8, no
+// control characters but tab and line breaks, and at most maxLen characters
+// as a reader counts them (composed, NFC: an accent typed apart is not a
+// character more).
 func checkText(f *errs.Fields, field, v string, maxLen int) {
 	switch {
 	case strings.TrimSpace(v) == "":
 		f.Add(field, "es obligatorio")
-	case utf8.RuneCountInString(v) > maxLen:
-		f.Add(field, fmt.Sprintf("no puede tener más de %d caracteres", maxLen))
 	case !utf8.ValidString(v):
 		f.Add(field, "no es texto UTF-8 válido")
+	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }):
+		f.Add(field, "contiene caracteres de control (solo se admiten tabuladores y saltos de línea)")
+	case utf8.RuneCountInString(norm.NFC.String(v)) > maxLen:
+		f.Add(field, fmt.Sprintf("no puede tener más de %d caracteres", maxLen))
 	}
 }
 

@@ -131,6 +131,8 @@ func TestOpenInputRules(t *testing.T) {
 		"empty subject":          {mod(func(c *cases.OpenCase) { c.Subject = "  " }), "subject"},
 		"long subject":           {mod(func(c *cases.OpenCase) { c.Subject = strings.Repeat("x", cases.MaxSubjectLen+1) }), "subject"},
 		"empty body":             {mod(func(c *cases.OpenCase) { c.Body = "" }), "body"},
+		"NUL in the body":        {mod(func(c *cases.OpenCase) { c.Body = "\x00" }), "body"},
+		"control in the subject": {mod(func(c *cases.OpenCase) { c.Subject = "Alta\x1b[31m" }), "subject"},
 		"bad document hash": {mod(func(c *cases.OpenCase) {
 			c.Documents = []cases.DocumentInput{{Name: "a.pdf", MediaType: "application/pdf", Size: 1, SHA256: "XYZ"}}
 		}), "documents[0].sha256"},
@@ -162,5 +164,17 @@ func TestValidateOpenNeedsNoState(t *testing.T) {
 	cmd.Subcategoria = "x"
 	if !errs.Is(errs.Invalid, d.ValidateOpen(cmd)) {
 		t.Fatal("bad classification accepted")
+	}
+}
+
+// TestOpenCountsCharactersAsRead: a subject of MaxSubjectLen accented
+// letters is accepted even when each accent is typed apart (two code points
+// a letter); tabs and line breaks are text.
+func TestOpenCountsCharactersAsRead(t *testing.T) {
+	cmd := openCmd(casia.Consulta)
+	cmd.Subject = strings.Repeat("e\u0301", cases.MaxSubjectLen)
+	cmd.Body = "Línea uno\r\n\tLínea dos"
+	if err := given().At(opening).When(decider().Open(cmd)).Err(); err != nil {
+		t.Fatalf("open: %v (fields %v)", err, errs.FieldsOf(err))
 	}
 }

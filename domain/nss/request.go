@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"redengine/catalog/places"
 	"redengine/domain/calendar"
 	"redengine/domain/ident"
@@ -339,7 +341,8 @@ func reason(err error) string {
 }
 
 // name validates and normalises a personal name (trimmed, inner spaces
-// collapsed), adding a field error when it fails.
+// collapsed, composed to Unicode NFC: "José" typed as e + combining accent
+// is the same name as with é), adding a field error when it fails.
 func name(f *errs.Fields, field, what, s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	switch {
@@ -349,6 +352,9 @@ func name(f *errs.Fields, field, what, s string) string {
 	case !utf8.ValidString(s):
 		f.Add(field, what+" contiene caracteres no válidos")
 		return ""
+	}
+	s = norm.NFC.String(s)
+	switch {
 	case utf8.RuneCountInString(s) > maxNameLen:
 		f.Add(field, fmt.Sprintf("%s no puede superar %d caracteres", what, maxNameLen))
 		return ""

@@ -89,6 +89,24 @@ func TestValidateValid(t *testing.T) {
 	}
 }
 
+// TestValidateComposesNames: a name typed with combining accents (e +
+// U+0301) is the same name as with the composed letters, stored composed.
+func TestValidateComposesNames(t *testing.T) {
+	r := validRequest()
+	r.FirstName, r.Surname2 = "Mari\u0301a Jose\u0301", "Lo\u0301pez-Iba\u0301n\u0303ez"
+	p, err := nss.Validate(r, nss.DefaultPolicy(nss.DefaultCatalogue()), requestDay(t))
+	if err != nil {
+		t.Fatalf("Validate: %v (fields %v)", err, errs.FieldsOf(err))
+	}
+	if p.FirstName != "María José" || p.Surname2 != "López-Ibáñez" {
+		t.Errorf("names %q %q, want them composed", p.FirstName, p.Surname2)
+	}
+	r.FirstName = strings.Repeat("a\u0301", 50) // 50 letters, 100 code points
+	if _, err := nss.Validate(r, nss.DefaultPolicy(nss.DefaultCatalogue()), requestDay(t)); err != nil {
+		t.Errorf("50 accented letters typed apart: %v", errs.FieldsOf(err))
+	}
+}
+
 // TestValidateEveryFieldAtOnce: an empty request reports every mandatory
 // field in one error.
 func TestValidateEveryFieldAtOnce(t *testing.T) {
