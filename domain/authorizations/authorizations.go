@@ -7,7 +7,6 @@ package authorizations
 
 import (
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -162,9 +161,11 @@ func (in RegisterInput) Validate() (Registered, error) {
 	}
 	email := strings.TrimSpace(in.ContactEmail)
 	if email != "" {
-		if err := checkEmail(email); err != nil {
-			f.Add("contactEmail", "dirección de correo no válida")
+		e, err := ident.ParseEmail(email)
+		if err != nil {
+			f.Add("contactEmail", reasonOf(err, "dirección de correo no válida"))
 		}
+		email = e.String()
 	}
 	if len(in.Name) > 200 {
 		f.Add("name", "hasta 200 caracteres")
@@ -185,14 +186,6 @@ func reasonOf(err error, fallback string) string {
 		return m
 	}
 	return fallback
-}
-
-func checkEmail(s string) error {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || !strings.Contains(s[strings.IndexByte(s, '@')+1:], ".") {
-		return errs.E(errs.Invalid, "correo no válido")
-	}
-	return nil
 }
 
 // Register decides the registration of a new autorización.
@@ -217,10 +210,11 @@ func SetContact(actor, email string) commands.Decide[State] {
 		if actor != s.UsuarioPrincipal {
 			return nil, errs.E(op, errs.Forbidden, "solo el usuario principal puede cambiar los datos de contacto")
 		}
-		email = strings.TrimSpace(email)
-		if err := checkEmail(email); err != nil {
-			return nil, errs.E(op, errs.Invalid, errs.FieldError{Field: "email", Reason: "dirección de correo no válida"})
+		e, err := ident.ParseEmail(email)
+		if err != nil {
+			return nil, errs.E(op, errs.Invalid, errs.FieldError{Field: "email", Reason: reasonOf(err, "dirección de correo no válida")})
 		}
+		email = e.String()
 		if email == s.ContactEmail {
 			return nil, nil
 		}

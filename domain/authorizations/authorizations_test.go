@@ -1,6 +1,7 @@
 package authorizations
 
 import (
+	"strings"
 	"testing"
 
 	"redengine/commands/scenario"
@@ -22,6 +23,10 @@ func TestSetContact(t *testing.T) {
 	s.When(SetContact("ana", "gestoria@example.es")).Then(t, ContactChanged{Email: "gestoria@example.es"})
 	s.When(SetContact("luis", "gestoria@example.es")).ThenError(t, errs.Forbidden)
 	s.When(SetContact("ana", "no-es-correo")).ThenErrorField(t, "email")
+	// The same rules as every address the engine takes (ident.ParseEmail):
+	// a local part over 64 characters is refused; the domain is lower-cased.
+	s.When(SetContact("ana", strings.Repeat("x", 300)+"@gestoria.es")).ThenErrorField(t, "email")
+	s.When(SetContact("ana", "Buzon@Gestoria.ES")).Then(t, ContactChanged{Email: "Buzon@gestoria.es"})
 	s.Given(ContactChanged{Email: "a@b.es"}).When(SetContact("ana", "a@b.es")).ThenNothing(t)
 	scenario.For(Aggregate()).When(SetContact("ana", "a@b.es")).ThenError(t, errs.NotFound)
 }
