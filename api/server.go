@@ -132,6 +132,11 @@ func New(d Deps) *Server {
 			mw = append(mw, noBody)
 		}
 		e.Add(r.Method, r.Path, r.Handler, mw...)
+		if r.Method == http.MethodGet {
+			// HEAD wherever GET (RFC 9110 §9.3.2): the same handler, its
+			// body dropped by net/http.
+			e.Add(http.MethodHead, r.Path, r.Handler, mw...)
+		}
 	}
 	return s
 }

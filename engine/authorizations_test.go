@@ -3,6 +3,7 @@ package engine_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -177,5 +178,32 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("scheme %q: %d, want %d", scheme, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestHeadWhereverGet: HEAD answers as GET does, without the body, with
+// the same checks.
+func TestHeadWhereverGet(t *testing.T) {
+	e := enginetest.New(t)
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/metrics": http.StatusOK, "/v1/audit/verify": http.StatusUnauthorized} {
+		resp, err := http.Head(e.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || len(body) != 0 {
+			t.Errorf("HEAD %s: %d, %d bytes of body", path, resp.StatusCode, len(body))
+		}
+	}
+	req, _ := http.NewRequest(http.MethodHead, e.URL+"/v1/audit/verify", nil)
+	req.Header.Set("Authorization", "Bearer "+e.Token(auth.Auditor, "aud"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD /v1/audit/verify as auditor: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
