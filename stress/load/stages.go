@@ -128,13 +128,14 @@ func ReadEngine(ctx context.Context, c *Client) (EngineReading, error) {
 }
 
 // parseCommandLatency sums, over routes, the engine's request-duration
-// histograms of 2xx answers to methods other than GET.
+// histograms of 2xx answers to methods other than GET and HEAD (the
+// commands).
 func parseCommandLatency(body string) Histogram {
 	const name = "redengine_http_request_duration_seconds"
 	var h Histogram
 	for line := range strings.Lines(body) {
 		rest, ok := strings.CutPrefix(line, name)
-		if !ok || label(line, "method") == "GET" || !strings.HasPrefix(label(line, "status"), "2") {
+		if m := label(line, "method"); !ok || m == "GET" || m == "HEAD" || !strings.HasPrefix(label(line, "status"), "2") {
 			continue
 		}
 		h.addSample(rest, line)

@@ -116,8 +116,8 @@ func TestReadEngineFromTheMetricsRegistry(t *testing.T) {
 	m := metrics.New()
 	m.StoreAppend(metrics.AppendStages{Queue: time.Millisecond, Commit: time.Millisecond, SyncQueue: time.Millisecond,
 		Sync: 2 * time.Millisecond, Wake: 100 * time.Microsecond})
-	// Commands answered 2xx on two routes count; a refusal and a query do
-	// not.
+	// Commands answered 2xx on two routes count; a refusal and queries
+	// (GET, HEAD) do not.
 	for _, o := range []struct {
 		method, route, status string
 		d                     time.Duration
@@ -128,6 +128,7 @@ func TestReadEngineFromTheMetricsRegistry(t *testing.T) {
 		{"PUT", "/v1/autorizaciones/:number/contact", "200", 2 * time.Millisecond},
 		{"POST", "/v1/cases", "409", 30 * time.Millisecond},
 		{"GET", "/v1/cases", "200", 40 * time.Millisecond},
+		{"HEAD", "/v1/cases", "200", 50 * time.Millisecond},
 	} {
 		m.RequestDuration.WithLabelValues(o.method, o.route, o.status).Observe(o.d.Seconds())
 	}
