@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -134,7 +135,11 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "(documento)"
 		}
-		return errs.E(op, errs.Invalid, errs.FieldError{Field: field, Reason: fmt.Sprintf("se esperaba %s", jsonKind(typ.Type.Kind().String()))})
+		want := jsonKind(typ.Type.Kind().String())
+		if w, ok := reflect.Zero(typ.Type).Interface().(interface{ JSONWants() string }); ok {
+			want = w.JSONWants() // a value type of the domain: what it must be
+		}
+		return errs.E(op, errs.Invalid, errs.FieldError{Field: field, Reason: "se esperaba " + want})
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.E(op, errs.Invalid, "JSON incompleto")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -197,8 +197,27 @@ func (m *FIE) records(c echo.Context) error {
 	single := false
 	switch trimmed := bytes.TrimSpace(raw); {
 	case len(trimmed) > 0 && trimmed[0] == '[':
-		if err := decodeBytes(trimmed, &recs); err != nil {
+		// Element by element, so that a decoding error names its record
+		// ("[3].dit.startDate"), as validation errors do.
+		var elems []json.RawMessage
+		if err := decodeBytes(trimmed, &elems); err != nil {
 			return err
+		}
+		recs = make([]fie.Record, len(elems))
+		var fe errs.Fields
+		for i, el := range elems {
+			if err := decodeBytes(el, &recs[i]); err != nil {
+				fields := errs.FieldsOf(err)
+				if len(fields) == 0 {
+					fields = errs.Fields{{Field: "", Reason: errs.MessageOf(err)}}
+				}
+				for _, f := range fields {
+					fe.Add(strings.TrimSuffix(fmt.Sprintf("[%d].%s", i, f.Field), "."), f.Reason)
+				}
+			}
+		}
+		if len(fe) > 0 {
+			return errs.E(op, errs.Invalid, "registros FIE no válidos; no se ha guardado ninguno", fe)
 		}
 	default:
 		var r fie.Record

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -471,6 +472,28 @@ func TestFieRecordsJSON(t *testing.T) {
 	}
 	w.Post(w.inss, "/v1/fie/records", []fie.Record{}).Want(t, http.StatusBadRequest)
 	w.Post(w.inss, "/v1/fie/records", map[string]any{"ccc": w.cccA, "bogus": 1}).Want(t, http.StatusBadRequest)
+
+	// A date that does not exist is named with its record and field, in
+	// a list and alone.
+	withBadDate := func(v any) string {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Replace(string(raw), `"startDate":"`+recs[1].DIT.Start.String()+`"`, `"startDate":"2026-02-30"`, 1)
+	}
+	for body, field := range map[string]string{withBadDate(recs[:2]): "[1].dit.startDate", withBadDate(recs[1]): "dit.startDate"} {
+		r := w.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/fie/records", Token: w.inss, Body: body, Type: "application/json"})
+		p := r.Map(t)
+		errsOf, _ := p["errors"].([]any)
+		if r.Status != http.StatusBadRequest || len(errsOf) != 1 || errsOf[0].(map[string]any)["field"] != field ||
+			!strings.Contains(errsOf[0].(map[string]any)["reason"].(string), "fecha AAAA-MM-DD que exista") {
+			t.Errorf("a date that does not exist (%s): %d %v", field, r.Status, p)
+		}
+	}
+	if h, _ := w.Store.Head(t.Context()); h != head {
+		t.Errorf("records with a bad date stored events")
+	}
 
 	// A list may not repeat a worker's process, as a file may not: the
 	// repetition is named, nothing is stored.

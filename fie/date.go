@@ -3,7 +3,9 @@ package fie
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -211,14 +213,20 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
+	// A *json.UnmarshalTypeError, so that encoding/json names the field
+	// ("dit.startDate") and the API says what it wanted (JSONWants).
+	bad := &json.UnmarshalTypeError{Value: "string " + string(b), Type: reflect.TypeFor[Date]()}
 	s, err := strconv.Unquote(string(b))
 	if err != nil {
-		return fmt.Errorf("fecha no válida: se espera una cadena AAAA-MM-DD")
+		return bad
 	}
 	v, err := ParseDate(s)
 	if err != nil {
-		return err
+		return bad
 	}
 	*d = v
 	return nil
 }
+
+// JSONWants says, in the words of an API's error, what a JSON date must be.
+func (Date) JSONWants() string { return "una fecha AAAA-MM-DD que exista (o null)" }
