@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -93,7 +94,135 @@ func decodeBytes(body []byte, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errs.E(op, errs.Invalid, "hay contenido después del documento JSON")
 	}
+	// A list read as raw elements is checked element by element, when each
+	// is decoded.
+	if _, raw := dst.(*[]json.RawMessage); !raw {
+		if path := duplicateName(body); path != "" {
+			return errs.E(op, errs.Invalid, errs.FieldError{Field: path,
+				Reason: "nombre repetido en el mismo objeto JSON: cada campo va una sola vez"})
+		}
+	}
 	return nil
+}
+
+// duplicateName returns the path ("dit.startDate", "[1].text") of the first
+// member name an object of the JSON text repeats, or "". encoding/json keeps
+// the last of repeated names, another reader may keep the first: a command
+// must mean one thing. body is valid JSON (decoded already). A byte scan
+// rules out most bodies; the exact walk runs only when two names are
+// spelled alike or one has an escape.
+func duplicateName(body []byte) string {
+	if !mayRepeatName(body) {
+		return ""
+	}
+	return repeatedName(body)
+}
+
+// mayRepeatName reports whether two member names of a valid JSON text are
+// spelled alike, or one holds an escape (so may equal another once read):
+// only then can an object repeat a name. In valid JSON a string followed by
+// ':' is a member name.
+func mayRepeatName(b []byte) bool {
+	var small [32][]byte
+	names := small[:0]
+	var many map[string]bool
+	inStr, esc, start := false, false, 0
+	for i := 0; i < len(b); i++ {
+		switch ch := b[i]; {
+		case esc:
+			esc = false
+		case inStr && ch == '\\':
+			esc = true
+		case inStr && ch == '"':
+			inStr = false
+			j := i + 1
+			for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+				j++
+			}
+			if j == len(b) || b[j] != ':' {
+				continue
+			}
+			name := b[start:i]
+			if bytes.IndexByte(name, '\\') >= 0 {
+				return true
+			}
+			if many != nil {
+				if many[string(name)] {
+					return true
+				}
+				many[string(name)] = true
+				continue
+			}
+			for _, o := range names {
+				if bytes.Equal(o, name) {
+					return true
+				}
+			}
+			names = append(names, name)
+			if len(names) == 64 {
+				many = make(map[string]bool, 128)
+				for _, o := range names {
+					many[string(o)] = true
+				}
+			}
+		case inStr:
+		case ch == '"':
+			inStr, start = true, i+1
+		}
+	}
+	return false
+}
+
+// repeatedName is duplicateName's exact walk over the text's tokens.
+func repeatedName(body []byte) string {
+	type frame struct {
+		object  bool
+		seen    map[string]bool
+		wantKey bool   // an object awaiting a member name
+		name    string // an object's current member
+		index   int    // an array's current element
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
+			stack = append(stack, &frame{object: d == '{', wantKey: d == '{'})
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+		} else if top := len(stack) - 1; top >= 0 && stack[top].wantKey {
+			f, name := stack[top], tok.(string)
+			if f.seen[name] {
+				path := ""
+				for _, g := range stack[:top] {
+					if g.object {
+						path += "." + g.name
+					} else {
+						path += "[" + strconv.Itoa(g.index) + "]"
+					}
+				}
+				return strings.TrimPrefix(path+"."+name, ".")
+			}
+			if f.seen == nil {
+				f.seen = map[string]bool{}
+			}
+			f.seen[name], f.name, f.wantKey = true, name, false
+			continue
+		}
+		// A value ended: its parent moves on.
+		if top := len(stack) - 1; top >= 0 {
+			if stack[top].object {
+				stack[top].wantKey = true
+			} else {
+				stack[top].index++
+			}
+		}
+	}
 }
 
 // depth returns the deepest nesting of objects and arrays in a JSON text,

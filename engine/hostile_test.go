@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,6 +70,13 @@ func TestHostileInputChangesNothing(t *testing.T) {
 			r.Header.Get("X-Request-Id") == id || r.Header.Get("X-Request-Id") == "" {
 			t.Errorf("X-Request-Id %s: %d %v (answered X-Request-Id %q)", name, r.Status, p, r.Header.Get("X-Request-Id"))
 		}
+	}
+	// A name repeated in one object is ambiguous (readers differ on which
+	// one counts): 400 naming it.
+	dup := e.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/cases", Token: tokens["/v1/cases"],
+		Body: `{"subject":"a","body":"b","subject":"c"}`, Type: "application/json"})
+	if p := dup.Map(t); dup.Status != http.StatusBadRequest || fmt.Sprint(p["errors"]) != "[map[field:subject reason:nombre repetido en el mismo objeto JSON: cada campo va una sola vez]]" {
+		t.Errorf("a repeated name: %d %v", dup.Status, p)
 	}
 	// An unknown origin is bad input (400 naming it), not a refusal.
 	for _, tok := range []string{tokens["/v1/cases"], e.Token(auth.Tramitador, "tram")} {
