@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -106,11 +107,12 @@ func decodeBytes(body []byte, dst any) error {
 }
 
 // duplicateName returns the path ("dit.startDate", "[1].text") of the first
-// member name an object of the JSON text repeats, or "". encoding/json keeps
-// the last of repeated names, another reader may keep the first: a command
+// member name an object of the JSON text repeats, or "". Names are compared
+// as encoding/json matches them to fields, ignoring case: it keeps the last
+// of `"text"` and `"Text"`, another reader may keep the first, and a command
 // must mean one thing. body is valid JSON (decoded already). A byte scan
-// rules out most bodies; the exact walk runs only when two names are
-// spelled alike or one has an escape.
+// settles most bodies; the exact walk runs only when it finds a likely
+// repeat, or a name with an escape or a non-ASCII letter.
 func duplicateName(body []byte) string {
 	if !mayRepeatName(body) {
 		return ""
@@ -118,17 +120,19 @@ func duplicateName(body []byte) string {
 	return repeatedName(body)
 }
 
-// mayRepeatName reports whether two member names of a valid JSON text are
-// spelled alike, or one holds an escape (so may equal another once read):
-// only then can an object repeat a name. In valid JSON a string followed by
-// ':' is a member name.
+// mayRepeatName reports whether an object of a valid JSON text may repeat a
+// member name: two names of one object equal but for ASCII case, or a name
+// with an escape or a non-ASCII byte (left to the exact walk). In valid JSON
+// a string followed by ':' is a member name; names are kept per object, in
+// one slice with a stack of where each open object's names begin.
 func mayRepeatName(b []byte) bool {
-	var small [32][]byte
-	names := small[:0]
-	var many map[string]bool
-	inStr, esc, start := false, false, 0
+	var namesBuf [64][]byte
+	var startsBuf [16]int
+	names, starts := namesBuf[:0], startsBuf[:0]
+	inStr, esc, from := false, false, 0
 	for i := 0; i < len(b); i++ {
-		switch ch := b[i]; {
+		ch := b[i]
+		switch {
 		case esc:
 			esc = false
 		case inStr && ch == '\\':
@@ -139,35 +143,28 @@ func mayRepeatName(b []byte) bool {
 			for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
 				j++
 			}
-			if j == len(b) || b[j] != ':' {
+			if j == len(b) || b[j] != ':' || len(starts) == 0 {
 				continue
 			}
-			name := b[start:i]
-			if bytes.IndexByte(name, '\\') >= 0 {
-				return true
-			}
-			if many != nil {
-				if many[string(name)] {
+			name := b[from:i]
+			for _, c := range name {
+				if c == '\\' || c >= 0x80 {
 					return true
 				}
-				many[string(name)] = true
-				continue
 			}
-			for _, o := range names {
-				if bytes.Equal(o, name) {
+			for _, o := range names[starts[len(starts)-1]:] {
+				if bytes.EqualFold(o, name) {
 					return true
 				}
 			}
 			names = append(names, name)
-			if len(names) == 64 {
-				many = make(map[string]bool, 128)
-				for _, o := range names {
-					many[string(o)] = true
-				}
-			}
 		case inStr:
 		case ch == '"':
-			inStr, start = true, i+1
+			inStr, from = true, i+1
+		case ch == '{':
+			starts = append(starts, len(names))
+		case ch == '}':
+			names, starts = names[:starts[len(starts)-1]], starts[:len(starts)-1]
 		}
 	}
 	return false
@@ -177,10 +174,10 @@ func mayRepeatName(b []byte) bool {
 func repeatedName(body []byte) string {
 	type frame struct {
 		object  bool
-		seen    map[string]bool
-		wantKey bool   // an object awaiting a member name
-		name    string // an object's current member
-		index   int    // an array's current element
+		seen    []string // an object's names so far
+		wantKey bool     // an object awaiting a member name
+		name    string   // an object's current member
+		index   int      // an array's current element
 	}
 	var stack []*frame
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -197,7 +194,7 @@ func repeatedName(body []byte) string {
 			stack = stack[:len(stack)-1]
 		} else if top := len(stack) - 1; top >= 0 && stack[top].wantKey {
 			f, name := stack[top], tok.(string)
-			if f.seen[name] {
+			if slices.ContainsFunc(f.seen, func(o string) bool { return strings.EqualFold(o, name) }) {
 				path := ""
 				for _, g := range stack[:top] {
 					if g.object {
@@ -208,10 +205,7 @@ func repeatedName(body []byte) string {
 				}
 				return strings.TrimPrefix(path+"."+name, ".")
 			}
-			if f.seen == nil {
-				f.seen = map[string]bool{}
-			}
-			f.seen[name], f.name, f.wantKey = true, name, false
+			f.seen, f.name, f.wantKey = append(f.seen, name), name, false
 			continue
 		}
 		// A value ended: its parent moves on.

@@ -20,6 +20,9 @@ func TestDuplicateName(t *testing.T) {
 		`{"k":"\"k\"","v":"k"}`:                              "",
 		`{"a\u0062":1,"ab":2}`:                               "ab",
 		`{"a":1}`:                                            "",
+		`{"text":"a","Text":"b"}`:                            "Text",
+		`{"x":{"kelvin":1,"\u212aelvin":2}}`:                 "x.\u212aelvin",
+		`{"a":{"k":1,"b":{"k":2}},"k":3}`:                    "",
 		`"x"`:                                                "",
 	} {
 		if got := duplicateName([]byte(body)); got != want {

@@ -78,6 +78,12 @@ func TestHostileInputChangesNothing(t *testing.T) {
 	if p := dup.Map(t); dup.Status != http.StatusBadRequest || fmt.Sprint(p["errors"]) != "[map[field:subject reason:nombre repetido en el mismo objeto JSON: cada campo va una sola vez]]" {
 		t.Errorf("a repeated name: %d %v", dup.Status, p)
 	}
+	// … also in another case: encoding/json would fill subject from either.
+	dup = e.Do(enginetest.Request{Method: http.MethodPost, Path: "/v1/cases", Token: tokens["/v1/cases"],
+		Body: `{"subject":"a","body":"b","Subject":"c"}`, Type: "application/json"})
+	if p := dup.Map(t); dup.Status != http.StatusBadRequest || fmt.Sprint(p["errors"]) != "[map[field:Subject reason:nombre repetido en el mismo objeto JSON: cada campo va una sola vez]]" {
+		t.Errorf("a name repeated in another case: %d %v", dup.Status, p)
+	}
 	// An unknown origin is bad input (400 naming it), not a refusal.
 	for _, tok := range []string{tokens["/v1/cases"], e.Token(auth.Tramitador, "tram")} {
 		p := e.Post(tok, "/v1/cases", map[string]any{"origin": "bogus", "authorization": "1000001"}).Want(t, http.StatusBadRequest).Map(t)
