@@ -29,8 +29,9 @@ type Manual struct {
 	now time.Time
 }
 
-// NewManual returns a manual clock at t.
-func NewManual(t time.Time) *Manual { return &Manual{now: t} }
+// NewManual returns a manual clock at t, read in UTC (as Set moves it):
+// the instants the engine records do not carry the offset someone typed.
+func NewManual(t time.Time) *Manual { return &Manual{now: t.UTC()} }
 
 // Now returns the clock's instant.
 func (m *Manual) Now() time.Time {
@@ -39,8 +40,8 @@ func (m *Manual) Now() time.Time {
 	return m.now
 }
 
-// Set moves the clock to t. Moving it back is a precondition error: time in
-// the engine never goes backwards.
+// Set moves the clock to t (read in UTC). Moving it back is a precondition
+// error: time in the engine never goes backwards.
 func (m *Manual) Set(t time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -51,7 +52,7 @@ func (m *Manual) Set(t time.Time) error {
 		return errs.E(errs.Op("clock.Set"), errs.Precondition,
 			fmt.Sprintf("el reloj no puede retroceder: ahora es %s", m.now.Format(time.RFC3339)))
 	}
-	m.now = t
+	m.now = t.UTC()
 	return nil
 }
 

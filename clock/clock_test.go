@@ -64,3 +64,19 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestManualReadsInUTC: the offset an instant was given with does not reach
+// the instants the engine records.
+func TestManualReadsInUTC(t *testing.T) {
+	madrid := time.FixedZone("CET", 3600)
+	m := NewManual(time.Date(2026, 12, 1, 10, 0, 0, 0, madrid))
+	if now := m.Now(); now.Location() != time.UTC || now.Hour() != 9 {
+		t.Errorf("NewManual: %v", now)
+	}
+	if err := m.Set(time.Date(2026, 12, 22, 0, 0, 0, 0, madrid)); err != nil {
+		t.Fatal(err)
+	}
+	if now := m.Now(); now.Location() != time.UTC || now.Format(time.RFC3339) != "2026-12-21T23:00:00Z" {
+		t.Errorf("Set: %v", now)
+	}
+}
