@@ -39,16 +39,25 @@ func decodeJSON(c echo.Context, dst any) error {
 		return &statusError{status: http.StatusUnsupportedMediaType,
 			err: errs.E(op, errs.Invalid, "falta la cabecera Content-Type: application/json")}
 	}
+	body, err := readBody(req, op)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, dst)
+}
+
+// readBody reads a request's body within the route's limit: over it, a 413.
+func readBody(req *http.Request, op errs.Op) ([]byte, error) {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &statusError{status: http.StatusRequestEntityTooLarge,
+			return nil, &statusError{status: http.StatusRequestEntityTooLarge,
 				err: errs.E(op, errs.Invalid, fmt.Sprintf("el cuerpo supera %d bytes", mbe.Limit))}
 		}
-		return errs.E(op, errs.Invalid, "no se pudo leer el cuerpo", err)
+		return nil, errs.E(op, errs.Invalid, "no se pudo leer el cuerpo", err)
 	}
-	return decodeBytes(body, dst)
+	return body, nil
 }
 
 // noBody refuses a body on a command that takes none (a confirmation, an
@@ -57,14 +66,9 @@ func decodeJSON(c echo.Context, dst any) error {
 func noBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		const op = errs.Op("api.noBody")
-		body, err := io.ReadAll(c.Request().Body)
+		body, err := readBody(c.Request(), op)
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return &statusError{status: http.StatusRequestEntityTooLarge,
-					err: errs.E(op, errs.Invalid, fmt.Sprintf("el cuerpo supera %d bytes", mbe.Limit))}
-			}
-			return errs.E(op, errs.Invalid, "no se pudo leer el cuerpo", err)
+			return err
 		}
 		switch string(bytes.TrimSpace(body)) {
 		case "", "{}", "null":
